@@ -1,0 +1,18 @@
+/**
+ * @strata/core: typed keyspaces, key encoding, entries, the Store and Bus
+ * contracts, the memory tier, the cache engine and its Promise facade.
+ *
+ * @since 0.1.0
+ */
+export * as Bus from "./Bus.ts"
+export * as Cache from "./Cache.ts"
+export type { CacheEvent, EntryDropped, StaleServed, StoreFailed } from "./CacheEvent.ts"
+export * as Entry from "./Entry.ts"
+export * from "./Errors.ts"
+export * as Facade from "./Facade.ts"
+export { createCache, type CounterClient, type KeyspaceClient, type StrataCache } from "./Facade.ts"
+export * as KeyEncoding from "./KeyEncoding.ts"
+export * as Keyspace from "./Keyspace.ts"
+export * as MemoryStore from "./MemoryStore.ts"
+export * as SingleFlight from "./SingleFlight.ts"
+export * as Store from "./Store.ts"

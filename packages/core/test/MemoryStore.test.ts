@@ -1,0 +1,4 @@
+import { MemoryStore } from "@strata/core"
+import { storeConformance } from "@strata/testkit"
+
+storeConformance("memory", { make: MemoryStore.make(), clock: "test" })

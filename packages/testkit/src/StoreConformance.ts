@@ -1,0 +1,269 @@
+/**
+ * The conformance suite every `Store` driver must pass: the memory tier,
+ * Redis, or your own. Each driver's test file calls {@link storeConformance}
+ * once and may add its own tests next to it.
+ *
+ * @since 0.1.0
+ */
+import { Entry, Store } from "@strata/core"
+import { Effect, Layer, ManagedRuntime, type Scope } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import * as Arbitraries from "./Arbitraries.ts"
+
+/** How to build the store under test. */
+export interface StoreUnderTest<E> {
+  /** Builds a store; runs once per test, in a scope closed after the test. */
+  readonly make: Effect.Effect<Store.Service, E, Scope.Scope>
+  /**
+   * `"test"`: the store reads Effect's `Clock`, and the suite moves time with
+   * `TestClock` (in-process stores). `"live"`: the store keeps real time (a
+   * server), and the suite waits for real.
+   */
+  readonly clock: "test" | "live"
+  /** Runs of each property; default 1,000. */
+  readonly numRuns?: number | undefined
+}
+
+interface Harness {
+  readonly store: Store.Service
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
+  readonly advance: (millis: number) => Promise<void>
+  readonly space: (label: string) => string
+}
+
+const encoder = new TextEncoder()
+const text = (s: string) => encoder.encode(s)
+
+/**
+ * Registers the conformance suite for one store driver.
+ *
+ * @example
+ * ```ts
+ * // test/MemoryStore.test.ts
+ * import { MemoryStore } from "@strata/core"
+ * import { storeConformance } from "@strata/testkit"
+ *
+ * storeConformance("memory", { make: MemoryStore.make(), clock: "test" })
+ * ```
+ */
+export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): void => {
+  const numRuns = options.numRuns ?? 1_000
+  describe(`Store conformance: ${name}`, () => {
+    let harness: Harness
+    let runtime: ManagedRuntime.ManagedRuntime<Store.Store, unknown>
+    let spaces = 0
+    const runId = Math.random().toString(36).slice(2, 8)
+
+    beforeEach(async () => {
+      const clockLayer = (options.clock === "test" ? TestClock.layer() : Layer.empty) as Layer.Layer<never>
+      runtime = ManagedRuntime.make(Layer.effect(Store.Store, options.make).pipe(Layer.provideMerge(clockLayer)))
+      const store = await runtime.runPromise(
+        Effect.gen(function* () {
+          return yield* Store.Store
+        }),
+      )
+      harness = {
+        store,
+        run: (effect) => runtime.runPromise(effect),
+        advance: (millis) =>
+          options.clock === "test"
+            ? runtime.runPromise(TestClock.adjust(millis))
+            : new Promise<void>((resolve) => setTimeout(resolve, millis)),
+        space: (label) => `conf.${runId}.${spaces++}.${label}`,
+      }
+    })
+
+    afterEach(async () => {
+      await runtime.dispose()
+    })
+
+    it("a key never written reads as absent", async () => {
+      const { store, run, space } = harness
+      expect(await run(store.get(space("absent"), "nope"))).toBeUndefined()
+      expect(await run(store.getMany(space("absent"), ["a", "b"]))).toEqual([undefined, undefined])
+    })
+
+    it("bytes written under any key read back exactly (property)", async () => {
+      const { store, run, space } = harness
+      const s = space("roundtrip")
+      await fc.assert(
+        fc.asyncProperty(Arbitraries.hostileString, Arbitraries.bytes, async (key, value) => {
+          await run(store.set(s, key, value, 60_000))
+          const read = await run(store.get(s, key))
+          expect(read).toBeInstanceOf(Uint8Array)
+          expect(Array.from(read!)).toEqual(Array.from(value))
+        }),
+        { numRuns },
+      )
+    })
+
+    it("distinct (space, key) pairs never share an entry (property)", async () => {
+      const { store, run, space } = harness
+      const prefix = space("distinct")
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.tuple(fc.constantFrom("a", "a:", "a:b", "ab", ""), Arbitraries.hostileString), {
+            minLength: 1,
+            maxLength: 8,
+            selector: ([s, k]) => `${s.length}|${s}|${k}`,
+          }),
+          async (pairs) => {
+            const run1 = Math.random().toString(36).slice(2)
+            const writes = pairs.map(([s, k], i) => [`${prefix}.${run1}${s}`, k, text(String(i))] as const)
+            for (const [s, k, v] of writes) await run(store.set(s, k, v, 60_000))
+            for (const [s, k, v] of writes) {
+              expect(new TextDecoder().decode(await run(store.get(s, k)))).toBe(new TextDecoder().decode(v))
+            }
+          },
+        ),
+        { numRuns: Math.max(100, numRuns / 10) },
+      )
+    })
+
+    it("mutating bytes after set or after get never changes what the store holds", async () => {
+      const { store, run, space } = harness
+      const s = space("copies")
+      const value = text("original")
+      await run(store.set(s, "k", value, 60_000))
+      value.fill(0)
+      const first = (await run(store.get(s, "k")))!
+      first.fill(0)
+      expect(new TextDecoder().decode(await run(store.get(s, "k")))).toBe("original")
+    })
+
+    it("set replaces the value and the TTL", async () => {
+      const { store, run, space, advance } = harness
+      const s = space("replace")
+      await run(store.set(s, "k", text("one"), 200))
+      await run(store.set(s, "k", text("two"), 5_000))
+      await advance(400)
+      expect(new TextDecoder().decode(await run(store.get(s, "k")))).toBe("two")
+    })
+
+    it("an entry is present before its TTL and absent after it", async () => {
+      const { store, run, space, advance } = harness
+      const s = space("ttl")
+      await run(store.set(s, "k", text("v"), 300))
+      await advance(100)
+      expect(await run(store.get(s, "k"))).toBeDefined()
+      await advance(400)
+      expect(await run(store.get(s, "k"))).toBeUndefined()
+      expect(await run(store.getMany(s, ["k"]))).toEqual([undefined])
+    })
+
+    it("getMany returns values in the order asked, with gaps for missing keys", async () => {
+      const { store, run, space } = harness
+      const s = space("many")
+      await run(store.set(s, "b", text("B"), 60_000))
+      await run(store.set(s, "d", text("D"), 60_000))
+      const found = await run(store.getMany(s, ["a", "b", "c", "d", "b"]))
+      expect(found.map((b) => (b === undefined ? undefined : new TextDecoder().decode(b)))).toEqual([
+        undefined,
+        "B",
+        undefined,
+        "D",
+        "B",
+      ])
+      expect(await run(store.getMany(s, []))).toEqual([])
+    })
+
+    it("setMany writes every entry with its own TTL", async () => {
+      const { store, run, space, advance } = harness
+      const s = space("setmany")
+      await run(
+        store.setMany(s, [
+          { key: "short", value: text("1"), ttlMillis: 200 },
+          { key: "long", value: text("2"), ttlMillis: 5_000 },
+        ]),
+      )
+      await advance(400)
+      expect(await run(store.get(s, "short"))).toBeUndefined()
+      expect(new TextDecoder().decode(await run(store.get(s, "long")))).toBe("2")
+      await run(store.setMany(s, []))
+    })
+
+    it("delete removes a key, and deleting an absent key succeeds", async () => {
+      const { store, run, space } = harness
+      const s = space("delete")
+      await run(store.set(s, "k", text("v"), 60_000))
+      await run(store.delete(s, "k"))
+      expect(await run(store.get(s, "k"))).toBeUndefined()
+      await run(store.delete(s, "never-written"))
+    })
+
+    it("increment starts an absent counter at 0, returns each new count and stores decimal text", async () => {
+      const { store, run, space } = harness
+      const s = space("incr")
+      expect(await run(store.increment(s, "c", 1, 60_000))).toBe(1)
+      expect(await run(store.increment(s, "c", 5, 60_000))).toBe(6)
+      expect(await run(store.increment(s, "c", -10, 60_000))).toBe(-4)
+      expect(Entry.parseCounter((await run(store.get(s, "c")))!)).toBe(-4)
+    })
+
+    it("increment sets the TTL when it creates a counter and keeps it afterwards", async () => {
+      const { store, run, space, advance } = harness
+      const s = space("incr-ttl")
+      await run(store.increment(s, "c", 1, 400))
+      await advance(250)
+      await run(store.increment(s, "c", 1, 400))
+      await advance(250)
+      expect(await run(store.get(s, "c"))).toBeUndefined()
+      expect(await run(store.increment(s, "c", 1, 400))).toBe(1)
+    })
+
+    it("concurrent increments are exact: none is lost", async () => {
+      const { store, run, space } = harness
+      const s = space("incr-race")
+      await run(Effect.all(Array.from({ length: 200 }, () => store.increment(s, "c", 1, 60_000)), { concurrency: 50 }))
+      expect(Entry.parseCounter((await run(store.get(s, "c")))!)).toBe(200)
+    })
+
+    it("increment replaces a value that is not a counter", async () => {
+      const { store, run, space } = harness
+      const s = space("incr-bad")
+      await run(store.set(s, "c", text("not a number"), 60_000))
+      expect(await run(store.increment(s, "c", 3, 60_000))).toBe(3)
+    })
+
+    it("clear removes every key of one space and no key of any other", async () => {
+      const { store, run, space } = harness
+      const s = space("clear")
+      const neighbours = [`${s}x`, `${s}:x`, `x${s}`, `${s.slice(0, -1)}`]
+      for (const n of [s, ...neighbours]) {
+        await run(store.set(n, "k", text(n), 60_000))
+        await run(store.set(n, `${s}:k`, text(n), 60_000))
+      }
+      await run(store.increment(s, "counter", 1, 60_000))
+      await run(store.clear(s))
+      expect(await run(store.getMany(s, ["k", `${s}:k`, "counter"]))).toEqual([undefined, undefined, undefined])
+      for (const n of neighbours) {
+        expect(new TextDecoder().decode(await run(store.get(n, "k")))).toBe(n)
+        expect(new TextDecoder().decode(await run(store.get(n, `${s}:k`)))).toBe(n)
+      }
+      await run(store.set(s, "k", text("after"), 60_000))
+      expect(new TextDecoder().decode(await run(store.get(s, "k")))).toBe("after")
+    })
+
+    it("empty and large (1 MiB) values round-trip", async () => {
+      const { store, run, space } = harness
+      const s = space("sizes")
+      await run(store.set(s, "empty", new Uint8Array(0), 60_000))
+      expect((await run(store.get(s, "empty")))?.length).toBe(0)
+      const large = new Uint8Array(1024 * 1024).map((_, i) => i % 251)
+      await run(store.set(s, "large", large, 60_000))
+      const read = (await run(store.get(s, "large")))!
+      expect(read.length).toBe(large.length)
+      expect(Buffer.from(read).equals(Buffer.from(large))).toBe(true)
+    })
+
+    it("declares its capabilities as data", () => {
+      const { capabilities, name: storeName } = harness.store
+      expect(typeof storeName).toBe("string")
+      for (const flag of ["local", "leases", "compareAndSet", "scripts"] as const) {
+        expect(typeof capabilities[flag]).toBe("boolean")
+      }
+    })
+  })
+}

@@ -1,0 +1,8 @@
+/**
+ * @strata/testkit: what tests of Strata and of its drivers share: fast-check
+ * arbitraries, the Store conformance suite and the cache model.
+ *
+ * @since 0.1.0
+ */
+export * as Arbitraries from "./Arbitraries.ts"
+export { type StoreUnderTest, storeConformance } from "./StoreConformance.ts"
