@@ -19,7 +19,7 @@ import type { CacheEvent } from "./CacheEvent.ts"
 import * as Entry from "./Entry.ts"
 import {
   EntryTooLarge,
-  InvalidDuration,
+  type InvalidDuration,
   type InvalidKey,
   type InvalidValue,
   type StoreError,
@@ -75,7 +75,10 @@ export interface Options {
 /** The cache's operations. Every method is typed by the keyspace it is given. */
 export interface Service {
   /** The fresh value under `key`, from L1 or L2, or `None`. Never calls a loader. */
-  readonly get: <K, V>(keyspace: Keyspace<K, V>, key: K) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError>
+  readonly get: <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+  ) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError>
   /**
    * The fresh value under `key`; on a miss, runs `loader` once for all
    * concurrent callers in this process, stores its value and returns it. A
@@ -113,7 +116,11 @@ export interface Service {
   /** Removes every entry of a keyspace. */
   readonly clear: <K, V>(keyspace: Keyspace<K, V>) => Effect.Effect<void, StoreError>
   /** Adds `by` (default 1) to a counter atomically and returns the new count. */
-  readonly increment: <K>(counter: Counter<K>, key: K, by?: number) => Effect.Effect<number, InvalidKey | StoreError>
+  readonly increment: <K>(
+    counter: Counter<K>,
+    key: K,
+    by?: number,
+  ) => Effect.Effect<number, InvalidKey | StoreError>
   /**
    * Synchronous L1-only read: the fresh value, or `undefined` on a miss
    * (including a value only L2 holds). Throws `InvalidKey`. This is the hot
@@ -150,7 +157,10 @@ const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024
  * Builds a cache over an optional shared tier. Loads run in the scope this
  * effect is given, so closing it interrupts them.
  */
-export const make = Effect.fnUntraced(function* (options: Options = {}, l2: StoreService | undefined = undefined) {
+export const make = Effect.fnUntraced(function* (
+  options: Options = {},
+  l2: StoreService | undefined = undefined,
+) {
   const scope = yield* Effect.scope
   const clock = yield* Clock.Clock
   const wallNow = () => clock.currentTimeMillisUnsafe()
@@ -178,7 +188,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
   }
 
   // Counters are authoritative on the shared tier when there is one, so they bypass L1 there.
-  const usesL1 = (keyspace: Keyspace<any, any>) => l1 !== undefined && !(keyspace.kind === "counter" && l2 !== undefined)
+  const usesL1 = (keyspace: Keyspace<any, any>) =>
+    l1 !== undefined && !(keyspace.kind === "counter" && l2 !== undefined)
   const l1Key = (keyspace: Keyspace<any, any>, storeKey: string) => `${keyspace.id}:${storeKey}`
   const read = (slot: L1Slot): unknown => (slot.copy === undefined ? slot.value : slot.copy())
 
@@ -268,7 +279,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
       if (bytes === undefined) return undefined
       const entry = Entry.decode(keyspace, bytes)
       if (Result.isFailure(entry)) {
-        emit({ _tag: "EntryDropped", keyspace: keyspace.id, key: storeKey, tier: "l2", reason: entry.failure })
+        emit({
+          _tag: "EntryDropped",
+          keyspace: keyspace.id,
+          key: storeKey,
+          tier: "l2",
+          reason: entry.failure,
+        })
         yield* l2.delete(keyspace.id, storeKey)
         return undefined
       }
@@ -291,7 +308,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
       const found = yield* readL2(keyspace, storeKey)
       if (found === undefined) return MISS
       const { entry, bytes } = found
-      const value = fill(keyspace, key, entry.value, bytes, entry.freshUntil, entry.staleUntil, entry.tagVersions)
+      const value = fill(
+        keyspace,
+        key,
+        entry.value,
+        bytes,
+        entry.freshUntil,
+        entry.staleUntil,
+        entry.tagVersions,
+      )
       if (entry.freshUntil > wallNow()) {
         counts.hitsL2++
         return value as V
@@ -310,7 +335,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
         Entry.encode(keyspace, value, createdAt, freshUntil, staleUntil, tagVersions),
       )
       if (encoded.bytes.length > maxEntryBytes) {
-        return yield* new EntryTooLarge({ keyspace: keyspace.id, bytes: encoded.bytes.length, limit: maxEntryBytes })
+        return yield* new EntryTooLarge({
+          keyspace: keyspace.id,
+          bytes: encoded.bytes.length,
+          limit: maxEntryBytes,
+        })
       }
       return { bytes: encoded.bytes, freshUntil, staleUntil, tagVersions, ttlMillis: ttl + staleFor }
     })
@@ -320,7 +349,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
   /** The decoded copy L1 keeps (never the caller's own object), filled into L1; returns it. */
   const fillWritten = (keyspace: Keyspace<any, any>, key: string, prepared: Prepared): unknown => {
     const value = copyOf(keyspace, prepared.bytes)
-    return fill(keyspace, key, value, prepared.bytes, prepared.freshUntil, prepared.staleUntil, prepared.tagVersions)
+    return fill(
+      keyspace,
+      key,
+      value,
+      prepared.bytes,
+      prepared.freshUntil,
+      prepared.staleUntil,
+      prepared.tagVersions,
+    )
   }
 
   const dropL1 = (key: string) => {
@@ -408,22 +445,24 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
     loader: Loader<K, V, E, R>,
     options?: WriteOptions,
   ): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration, R> =>
-    Effect.suspend((): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration, R> => {
-      let storeKey: string
-      try {
-        storeKey = keyspace.storeKey(key)
-      } catch (error) {
-        return Effect.fail(error as InvalidKey)
-      }
-      const full = l1Key(keyspace, storeKey)
-      if (usesL1(keyspace)) {
-        const hit = freshFromL1(full)
-        if (hit !== MISS) return Effect.succeed(hit as V)
-      }
-      return flights.run(full, load(keyspace, key, storeKey, full, loader, options), () => {
-        counts.coalesced++
-      })
-    })
+    Effect.suspend(
+      (): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration, R> => {
+        let storeKey: string
+        try {
+          storeKey = keyspace.storeKey(key)
+        } catch (error) {
+          return Effect.fail(error as InvalidKey)
+        }
+        const full = l1Key(keyspace, storeKey)
+        if (usesL1(keyspace)) {
+          const hit = freshFromL1(full)
+          if (hit !== MISS) return Effect.succeed(hit as V)
+        }
+        return flights.run(full, load(keyspace, key, storeKey, full, loader, options), () => {
+          counts.coalesced++
+        })
+      },
+    )
 
   const set = <K, V>(keyspace: Keyspace<K, V>, key: K, value: V, options?: WriteOptions) =>
     Effect.gen(function* () {
@@ -432,7 +471,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
       const { ttl, staleFor } = yield* durations(keyspace, options)
       const prepared = yield* prepare(keyspace, key, value, ttl, staleFor)
       if (l2 !== undefined) {
-        yield* l2.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis).pipe(Effect.tapError(() => Effect.sync(() => dropL1(full))))
+        yield* l2
+          .set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis)
+          .pipe(Effect.tapError(() => Effect.sync(() => dropL1(full))))
       }
       fillWritten(keyspace, full, prepared)
     })
@@ -469,7 +510,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
           if (bytes === undefined) continue
           const entry = Entry.decode(keyspace, bytes)
           if (Result.isFailure(entry)) {
-            emit({ _tag: "EntryDropped", keyspace: keyspace.id, key: storeKeys[i]!, tier: "l2", reason: entry.failure })
+            emit({
+              _tag: "EntryDropped",
+              keyspace: keyspace.id,
+              key: storeKeys[i]!,
+              tier: "l2",
+              reason: entry.failure,
+            })
             yield* l2.delete(keyspace.id, storeKeys[i]!)
             continue
           }
@@ -500,7 +547,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
       return results as ReadonlyArray<Option.Option<V>>
     })
 
-  const setMany = <K, V>(keyspace: Keyspace<K, V>, entries: ReadonlyArray<readonly [K, V]>, options?: WriteOptions) =>
+  const setMany = <K, V>(
+    keyspace: Keyspace<K, V>,
+    entries: ReadonlyArray<readonly [K, V]>,
+    options?: WriteOptions,
+  ) =>
     Effect.gen(function* () {
       const { ttl, staleFor } = yield* durations(keyspace, options)
       const prepared: Array<{ storeKey: string; full: string; prepared: Prepared }> = []
@@ -516,7 +567,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
         yield* l2
           .setMany(
             keyspace.id,
-            prepared.map((p) => ({ key: p.storeKey, value: p.prepared.bytes, ttlMillis: p.prepared.ttlMillis })),
+            prepared.map((p) => ({
+              key: p.storeKey,
+              value: p.prepared.bytes,
+              ttlMillis: p.prepared.ttlMillis,
+            })),
           )
           .pipe(
             Effect.tapError(() =>
@@ -542,7 +597,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
   const clear = <K, V>(keyspace: Keyspace<K, V>) =>
     Effect.gen(function* () {
       if (l2 !== undefined) {
-        yield* l2.clear(keyspace.id).pipe(Effect.ensuring(Effect.sync(() => l1?.dropPrefix(`${keyspace.id}:`))))
+        yield* l2
+          .clear(keyspace.id)
+          .pipe(Effect.ensuring(Effect.sync(() => l1?.dropPrefix(`${keyspace.id}:`))))
       }
       l1?.dropPrefix(`${keyspace.id}:`)
     })
@@ -558,15 +615,24 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
       const expiresAt = slot?.expiresAt ?? mono + counter.ttlMillis
       l1!.sieve.set(
         full,
-        { value: count, freshUntil: expiresAt, expiresAt, tagVersions: undefined, copy: undefined, size: full.length + 72, visited: true },
+        {
+          value: count,
+          freshUntil: expiresAt,
+          expiresAt,
+          tagVersions: undefined,
+          copy: undefined,
+          size: full.length + 72,
+          visited: true,
+        },
         mono,
       )
       return count
     })
 
   const peekUnsafe = <K, V>(keyspace: Keyspace<K, V>, key: K): V | undefined => {
+    const storeKey = keyspace.storeKey(key)
     if (!usesL1(keyspace)) return undefined
-    const hit = freshFromL1(l1Key(keyspace, keyspace.storeKey(key)))
+    const hit = freshFromL1(l1Key(keyspace, storeKey))
     return hit === MISS ? undefined : (hit as V)
   }
 
@@ -590,7 +656,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}, l2: Stor
     l1Bytes: l1?.sieve.bytes ?? 0,
   })
 
-  yield* Scope.addFinalizer(scope, Effect.sync(() => l1?.sieve.clear()))
+  yield* Scope.addFinalizer(
+    scope,
+    Effect.sync(() => l1?.sieve.clear()),
+  )
 
   return Cache.of({
     get,

@@ -13,8 +13,8 @@
  */
 import { Result, Schema } from "effect"
 import { InvalidValue } from "./Errors.ts"
-import type { Keyspace } from "./Keyspace.ts"
 import * as Msgpack from "./internal/msgpack.ts"
+import type { Keyspace } from "./Keyspace.ts"
 
 /** The envelope format this build writes and reads. */
 export const FORMAT = 1
@@ -56,9 +56,19 @@ export const encode = <K, V>(
   const encodedValue = encodeValue(keyspace, value)
   if (Result.isFailure(encodedValue)) return Result.fail(encodedValue.failure)
   if (keyspace.kind === "counter") {
-    return Result.succeed({ bytes: counterBytes(encodedValue.success as number), encodedValue: encodedValue.success })
+    return Result.succeed({
+      bytes: counterBytes(encodedValue.success as number),
+      encodedValue: encodedValue.success,
+    })
   }
-  const bytes = Msgpack.pack([FORMAT, createdAt, freshUntil, staleUntil, tagVersions ?? null, encodedValue.success])
+  const bytes = Msgpack.pack([
+    FORMAT,
+    createdAt,
+    freshUntil,
+    staleUntil,
+    tagVersions ?? null,
+    encodedValue.success,
+  ])
   return Result.succeed({ bytes, encodedValue: encodedValue.success })
 }
 
@@ -84,7 +94,10 @@ const decoderOf = (schema: Schema.Codec<any, unknown>) => {
 }
 
 /** Encodes a value with its keyspace's schema and checks that the result can be stored exactly. */
-export const encodeValue = <K, V>(keyspace: Keyspace<K, V>, value: V): Result.Result<unknown, InvalidValue> => {
+export const encodeValue = <K, V>(
+  keyspace: Keyspace<K, V>,
+  value: V,
+): Result.Result<unknown, InvalidValue> => {
   const encoded = encoderOf(keyspace.valueSchema)(value)
   if (Result.isFailure(encoded)) {
     return Result.fail(
@@ -98,14 +111,20 @@ export const encodeValue = <K, V>(keyspace: Keyspace<K, V>, value: V): Result.Re
     Msgpack.checkStorable(encoded.success)
   } catch (error) {
     return Result.fail(
-      new InvalidValue({ keyspace: keyspace.id, message: `${(error as Error).message}; nothing was written` }),
+      new InvalidValue({
+        keyspace: keyspace.id,
+        message: `${(error as Error).message}; nothing was written`,
+      }),
     )
   }
   return Result.succeed(encoded.success)
 }
 
 /** Decodes a schema-encoded value with its keyspace's schema. */
-export const decodeValue = <K, V>(keyspace: Keyspace<K, V>, encodedValue: unknown): Result.Result<V, string> => {
+export const decodeValue = <K, V>(
+  keyspace: Keyspace<K, V>,
+  encodedValue: unknown,
+): Result.Result<V, string> => {
   const decoded = decoderOf(keyspace.valueSchema)(encodedValue)
   return Result.isFailure(decoded)
     ? Result.fail(`the stored value does not match the value schema: ${decoded.failure.message}`)
@@ -128,7 +147,10 @@ const isTime = (u: unknown): u is number => typeof u === "number" && Number.isFi
  * bytes, an unknown format, a malformed envelope. Never throws. Counter bytes
  * read as an envelope that never expires (the store owns a counter's TTL).
  */
-export const unpackEnvelope = <K, V>(keyspace: Keyspace<K, V>, bytes: Uint8Array): Result.Result<Envelope, string> => {
+export const unpackEnvelope = <K, V>(
+  keyspace: Keyspace<K, V>,
+  bytes: Uint8Array,
+): Result.Result<Envelope, string> => {
   if (keyspace.kind === "counter") {
     const count = parseCounter(bytes)
     return count === undefined
@@ -147,13 +169,15 @@ export const unpackEnvelope = <K, V>(keyspace: Keyspace<K, V>, bytes: Uint8Array
   } catch (error) {
     return Result.fail(`the stored bytes do not decode: ${(error as Error).message}`)
   }
-  if (!Array.isArray(raw) || raw.length !== 6) return Result.fail("the stored bytes are not an entry envelope")
+  if (!Array.isArray(raw) || raw.length !== 6)
+    return Result.fail("the stored bytes are not an entry envelope")
   const [format, createdAt, freshUntil, staleUntil, tagVersions, encodedValue] = raw
   if (format !== FORMAT) return Result.fail(`unknown entry format ${String(format)}`)
   if (!isTime(createdAt) || !isTime(freshUntil) || !isTime(staleUntil) || staleUntil < freshUntil) {
     return Result.fail("the entry's times are malformed")
   }
-  if (tagVersions !== null && !isTagVersions(tagVersions)) return Result.fail("the entry's tag versions are malformed")
+  if (tagVersions !== null && !isTagVersions(tagVersions))
+    return Result.fail("the entry's tag versions are malformed")
   return Result.succeed({
     createdAt,
     freshUntil,
@@ -172,7 +196,10 @@ const isTagVersions = (u: unknown): u is TagVersions => {
 }
 
 /** Reads an entry from stored bytes, or says why it cannot. Never throws. */
-export const decode = <K, V>(keyspace: Keyspace<K, V>, bytes: Uint8Array): Result.Result<Entry<V>, string> => {
+export const decode = <K, V>(
+  keyspace: Keyspace<K, V>,
+  bytes: Uint8Array,
+): Result.Result<Entry<V>, string> => {
   const envelope = unpackEnvelope(keyspace, bytes)
   if (Result.isFailure(envelope)) return Result.fail(envelope.failure)
   const value = decodeValue(keyspace, envelope.success.encodedValue)

@@ -118,7 +118,8 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
       },
       set: (key, value, options) => run(service.set(keyspace, key, value, options)),
       delete: (key) => run(service.delete(keyspace, key)),
-      getMany: (keys) => run(service.getMany(keyspace, keys)).then((found) => found.map(Option.getOrUndefined)),
+      getMany: (keys) =>
+        run(service.getMany(keyspace, keys)).then((found) => found.map(Option.getOrUndefined)),
       setMany: (entries, options) => run(service.setMany(keyspace, entries, options)),
       clear: () => run(service.clear(keyspace)),
       peek: (key) => service.peekUnsafe(keyspace, key),

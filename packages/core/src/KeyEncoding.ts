@@ -57,7 +57,7 @@ const pct = (byte: number) => `%${HEX[byte >> 4]}${HEX[byte & 15]}`
  * Percent-encodes every character outside the safe set, as the UTF-8 bytes of
  * its code point. A lone surrogate has no UTF-8 form and is rejected.
  */
-export const escape = (input: string): string => {
+export const escapeSegment = (input: string): string => {
   const s = input.normalize("NFC")
   let i = 0
   // Fast path: most keys are all-safe ASCII and need no copy.
@@ -77,10 +77,16 @@ export const escape = (input: string): string => {
     } else if (c >= 0xd800 && c <= 0xdfff) {
       const next = s.charCodeAt(i + 1)
       if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) {
-        throw new KeyEncodingError(`a string holds a lone surrogate (\\u${c.toString(16)}) and has no UTF-8 form`)
+        throw new KeyEncodingError(
+          `a string holds a lone surrogate (\\u${c.toString(16)}) and has no UTF-8 form`,
+        )
       }
       const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00)
-      out += pct(0xf0 | (cp >> 18)) + pct(0x80 | ((cp >> 12) & 63)) + pct(0x80 | ((cp >> 6) & 63)) + pct(0x80 | (cp & 63))
+      out +=
+        pct(0xf0 | (cp >> 18)) +
+        pct(0x80 | ((cp >> 12) & 63)) +
+        pct(0x80 | ((cp >> 6) & 63)) +
+        pct(0x80 | (cp & 63))
       i++
     } else {
       out += pct(0xe0 | (c >> 12)) + pct(0x80 | ((c >> 6) & 63)) + pct(0x80 | (c & 63))
@@ -92,7 +98,7 @@ export const escape = (input: string): string => {
 const encodeScalar = (value: unknown, depth: number): string => {
   switch (typeof value) {
     case "string":
-      return `'${escape(value)}'`
+      return `'${escapeSegment(value)}'`
     case "number":
       if (!Number.isFinite(value)) throw new KeyEncodingError(`${value} cannot be part of a key`)
       return value === 0 ? "0" : String(value)
@@ -132,7 +138,7 @@ const encodeFields = (value: object, depth: number): string => {
     const field: unknown = (value as Record<string, unknown>)[name]
     if (field === undefined) continue
     if (out.length > 0) out += ","
-    out += `${escape(name)}=${encodeScalar(field, depth)}`
+    out += `${escapeSegment(name)}=${encodeScalar(field, depth)}`
   }
   return out
 }

@@ -96,7 +96,9 @@ const build = <K, V>(
   }
   const version = options.version ?? 1
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new InvalidKeyspace({ message: `Keyspace "${name}": version must be a positive integer, got ${version}` })
+    throw new InvalidKeyspace({
+      message: `Keyspace "${name}": version must be a positive integer, got ${version}`,
+    })
   }
   let ttlMillis: number
   let staleForMillis: number
@@ -107,7 +109,9 @@ const build = <K, V>(
     throw new InvalidKeyspace({ message: (error as Error).message })
   }
   if (ttlMillis + staleForMillis > 2 ** 31 - 1) {
-    throw new InvalidKeyspace({ message: `Keyspace "${name}": ttl + staleFor must stay under 2^31 ms (about 24.8 days)` })
+    throw new InvalidKeyspace({
+      message: `Keyspace "${name}": ttl + staleFor must stay under 2^31 ms (about 24.8 days)`,
+    })
   }
   const id = `${name}:v${version}`
   const encodeKey = Schema.encodeUnknownResult(options.key)
@@ -115,14 +119,15 @@ const build = <K, V>(
   const invalid = (message: string) => new InvalidKey({ keyspace: id, message })
   const storeKey = (key: K): string => {
     const encoded = encodeKey(key)
-    if (Result.isFailure(encoded)) throw invalid(`the key does not match the key schema: ${encoded.failure.message}`)
+    if (Result.isFailure(encoded))
+      throw invalid(`the key does not match the key schema: ${encoded.failure.message}`)
     try {
       const hashTag =
         hashTagOption === undefined
           ? ""
           : hashTagOption === "keyspace"
-            ? KeyEncoding.escape(id)
-            : KeyEncoding.escape(String(hashTagOption(key)))
+            ? KeyEncoding.escapeSegment(id)
+            : KeyEncoding.escapeSegment(String(hashTagOption(key)))
       return KeyEncoding.storeKey(id, hashTag, KeyEncoding.encode(encoded.success))
     } catch (error) {
       if (error instanceof KeyEncoding.KeyEncodingError) throw invalid(error.message)
@@ -194,7 +199,9 @@ export interface CounterOptions<KS extends AnySchema> {
  * ```
  */
 export const counter = <KS extends AnySchema>(options: CounterOptions<KS>): Counter<KS["Type"]> =>
-  build("counter", { ...(options as unknown as CounterOptions<AnySchema>), value: Schema.Int }) as Counter<KS["Type"]>
+  build("counter", { ...(options as unknown as CounterOptions<AnySchema>), value: Schema.Int }) as Counter<
+    KS["Type"]
+  >
 
 /** Whether a value is a keyspace made by {@link make} or {@link counter}. */
 export const isKeyspace = (u: unknown): u is Keyspace<unknown, unknown> =>

@@ -63,7 +63,12 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const at = now()
     sieve.set(
       id(space, key),
-      { bytes: value.slice(), size: value.length + key.length + OVERHEAD, expiresAt: at + ttlMillis, visited: false },
+      {
+        bytes: value.slice(),
+        size: value.length + key.length + OVERHEAD,
+        expiresAt: at + ttlMillis,
+        visited: false,
+      },
       at,
     )
   }
@@ -90,7 +95,16 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         const live = slot !== undefined && slot.expiresAt > at ? slot : undefined
         const count = (live === undefined ? 0 : (Entry.parseCounter(live.bytes) ?? 0)) + by
         const bytes = Entry.counterBytes(count)
-        sieve.set(full, { bytes, size: bytes.length + key.length + OVERHEAD, expiresAt: live?.expiresAt ?? at + ttlMillis, visited: true }, at)
+        sieve.set(
+          full,
+          {
+            bytes,
+            size: bytes.length + key.length + OVERHEAD,
+            expiresAt: live?.expiresAt ?? at + ttlMillis,
+            visited: true,
+          },
+          at,
+        )
         return count
       }),
     clear: (space) =>

@@ -15,7 +15,11 @@ export interface SingleFlight {
    * Runs `work` for `key`, or joins the run already in flight for `key`.
    * `onJoin` is called when a caller joins an existing flight (for metrics).
    */
-  readonly run: <A, E, R>(key: string, work: Effect.Effect<A, E, R>, onJoin?: () => void) => Effect.Effect<A, E, R>
+  readonly run: <A, E, R>(
+    key: string,
+    work: Effect.Effect<A, E, R>,
+    onJoin?: () => void,
+  ) => Effect.Effect<A, E, R>
   /** Number of flights in progress: 0 at quiescence. */
   readonly size: () => number
 }
@@ -34,7 +38,11 @@ export interface SingleFlight {
  */
 export const make = (scope: Scope.Scope): SingleFlight => {
   const inflight = new Map<string, Deferred.Deferred<any, any>>()
-  const run = <A, E, R>(key: string, work: Effect.Effect<A, E, R>, onJoin?: () => void): Effect.Effect<A, E, R> =>
+  const run = <A, E, R>(
+    key: string,
+    work: Effect.Effect<A, E, R>,
+    onJoin?: () => void,
+  ): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
       const existing = inflight.get(key) as Deferred.Deferred<A, E> | undefined
       if (existing !== undefined) {

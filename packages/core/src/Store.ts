@@ -52,7 +52,12 @@ export interface Service {
     keys: ReadonlyArray<string>,
   ) => Effect.Effect<ReadonlyArray<Uint8Array | undefined>, StoreError>
   /** Stores `value` under `key` for `ttlMillis` milliseconds, replacing any value and TTL. */
-  readonly set: (space: string, key: string, value: Uint8Array, ttlMillis: number) => Effect.Effect<void, StoreError>
+  readonly set: (
+    space: string,
+    key: string,
+    value: Uint8Array,
+    ttlMillis: number,
+  ) => Effect.Effect<void, StoreError>
   /** `set` for many entries, each with its own TTL. */
   readonly setMany: (space: string, writes: ReadonlyArray<Write>) => Effect.Effect<void, StoreError>
   /** Removes `key`; removing an absent key succeeds. */
@@ -63,7 +68,12 @@ export interface Service {
    * counter keeps its TTL. A value that is not a decimal counter is replaced
    * (it counts from 0). Counters are stored as decimal text.
    */
-  readonly increment: (space: string, key: string, by: number, ttlMillis: number) => Effect.Effect<number, StoreError>
+  readonly increment: (
+    space: string,
+    key: string,
+    by: number,
+    ttlMillis: number,
+  ) => Effect.Effect<number, StoreError>
   /** Removes every key of `space`. */
   readonly clear: (space: string) => Effect.Effect<void, StoreError>
 }

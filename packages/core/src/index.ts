@@ -10,7 +10,7 @@ export type { CacheEvent, EntryDropped, StaleServed, StoreFailed } from "./Cache
 export * as Entry from "./Entry.ts"
 export * from "./Errors.ts"
 export * as Facade from "./Facade.ts"
-export { createCache, type CounterClient, type KeyspaceClient, type StrataCache } from "./Facade.ts"
+export { type CounterClient, createCache, type KeyspaceClient, type StrataCache } from "./Facade.ts"
 export * as KeyEncoding from "./KeyEncoding.ts"
 export * as Keyspace from "./Keyspace.ts"
 export * as MemoryStore from "./MemoryStore.ts"

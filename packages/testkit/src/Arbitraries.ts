@@ -66,8 +66,8 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 )
 
 /** A string with no lone surrogates: what a key or value string may hold. */
-export const wellFormedString: fc.Arbitrary<string> = hostileString.filter(
-  (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed(),
+export const wellFormedString: fc.Arbitrary<string> = hostileString.filter((s) =>
+  (s as unknown as { isWellFormed(): boolean }).isWellFormed(),
 )
 
 /** A keyspace name: 1 to 64 characters of `[a-z0-9._-]`, starting with a letter or digit. */

@@ -58,7 +58,9 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
 
     beforeEach(async () => {
       const clockLayer = (options.clock === "test" ? TestClock.layer() : Layer.empty) as Layer.Layer<never>
-      runtime = ManagedRuntime.make(Layer.effect(Store.Store, options.make).pipe(Layer.provideMerge(clockLayer)))
+      runtime = ManagedRuntime.make(
+        Layer.effect(Store.Store, options.make).pipe(Layer.provideMerge(clockLayer)),
+      )
       const store = await runtime.runPromise(
         Effect.gen(function* () {
           return yield* Store.Store
@@ -216,7 +218,12 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
     it("concurrent increments are exact: none is lost", async () => {
       const { store, run, space } = harness
       const s = space("incr-race")
-      await run(Effect.all(Array.from({ length: 200 }, () => store.increment(s, "c", 1, 60_000)), { concurrency: 50 }))
+      await run(
+        Effect.all(
+          Array.from({ length: 200 }, () => store.increment(s, "c", 1, 60_000)),
+          { concurrency: 50 },
+        ),
+      )
       expect(Entry.parseCounter((await run(store.get(s, "c")))!)).toBe(200)
     })
 
@@ -237,7 +244,11 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       }
       await run(store.increment(s, "counter", 1, 60_000))
       await run(store.clear(s))
-      expect(await run(store.getMany(s, ["k", `${s}:k`, "counter"]))).toEqual([undefined, undefined, undefined])
+      expect(await run(store.getMany(s, ["k", `${s}:k`, "counter"]))).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ])
       for (const n of neighbours) {
         expect(new TextDecoder().decode(await run(store.get(n, "k")))).toBe(n)
         expect(new TextDecoder().decode(await run(store.get(n, `${s}:k`)))).toBe(n)

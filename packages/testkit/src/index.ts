@@ -5,4 +5,5 @@
  * @since 0.1.0
  */
 export * as Arbitraries from "./Arbitraries.ts"
+export { type CacheUnderTest, cacheModel } from "./CacheModel.ts"
 export { type StoreUnderTest, storeConformance } from "./StoreConformance.ts"

@@ -28,7 +28,9 @@ export const toMillis = (input: Duration.Input, what: string, allowZero = false)
     })
   }
   if (millis < 0 || (millis === 0 && !allowZero)) {
-    throw new InvalidDuration({ message: `${what} must be ${allowZero ? "zero or more" : "positive"}, got ${String(input)}` })
+    throw new InvalidDuration({
+      message: `${what} must be ${allowZero ? "zero or more" : "positive"}, got ${String(input)}`,
+    })
   }
   return Math.ceil(millis)
 }

@@ -8,7 +8,8 @@ export const freezeDeep = (value: unknown): boolean => freeze(value, 0)
 
 const freeze = (value: unknown, depth: number): boolean => {
   if (typeof value !== "object" || value === null) return false
-  if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof Map || value instanceof Set) return true
+  if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof Map || value instanceof Set)
+    return true
   if (depth > 200) return true
   let mutable = false
   if (Array.isArray(value)) {

@@ -37,7 +37,10 @@ export class L1 {
     options: L1Options,
     readonly now: () => number,
   ) {
-    this.sieve = new Sieve({ maxEntries: options.maxEntries ?? 10_000, maxBytes: options.maxBytes ?? 64 * 1024 * 1024 })
+    this.sieve = new Sieve({
+      maxEntries: options.maxEntries ?? 10_000,
+      maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
+    })
   }
 
   tagsCurrent(tagVersions: TagVersions): boolean {
@@ -51,7 +54,10 @@ export class L1 {
   alive(key: string): L1Slot | undefined {
     const slot = this.sieve.get(key)
     if (slot === undefined) return undefined
-    if (slot.expiresAt <= this.now() || (slot.tagVersions !== undefined && !this.tagsCurrent(slot.tagVersions))) {
+    if (
+      slot.expiresAt <= this.now() ||
+      (slot.tagVersions !== undefined && !this.tagsCurrent(slot.tagVersions))
+    ) {
       this.sieve.delete(key)
       return undefined
     }

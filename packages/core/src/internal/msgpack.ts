@@ -89,7 +89,8 @@ const check = (value: unknown, path: string, ancestors: Array<object>): void => 
         }
         if (Object.getOwnPropertySymbols(value).length > 0) throw new NotStorable(`${path} has symbol keys`)
         for (const name of Object.keys(value)) {
-          if (name === "__proto__") throw new NotStorable(`${path} has a "__proto__" key, which Strata refuses to store`)
+          if (name === "__proto__")
+            throw new NotStorable(`${path} has a "__proto__" key, which Strata refuses to store`)
           check((value as Record<string, unknown>)[name], `${path}.${name}`, ancestors)
         }
       }
@@ -102,6 +103,14 @@ const check = (value: unknown, path: string, ancestors: Array<object>): void => 
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+const decodeUtf8 = (bytes: Uint8Array): string => {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new Undecodable("a string is not valid UTF-8")
+  }
+}
 
 class Reader {
   pos = 0
@@ -125,17 +134,20 @@ class Reader {
       let out = ""
       for (let i = at; i < at + length; i++) {
         const b = bytes[i]!
-        if (b >= 128) return utf8.decode(bytes.subarray(at, at + length))
+        if (b >= 128) return decodeUtf8(bytes.subarray(at, at + length))
         out += String.fromCharCode(b)
       }
       return out
     }
-    return utf8.decode(bytes.subarray(at, at + length))
+    return decodeUtf8(bytes.subarray(at, at + length))
   }
 
   bin(length: number): Uint8Array {
     const at = this.need(length)
-    return this.bytes.slice(at, at + length)
+    // A plain Uint8Array even when reading from a Buffer, so values never depend on where bytes came from.
+    const out = new Uint8Array(length)
+    out.set(this.bytes.subarray(at, at + length))
+    return out
   }
 
   array(length: number, depth: number): Array<unknown> {

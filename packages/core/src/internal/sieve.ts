@@ -61,12 +61,20 @@ export class Sieve<S extends Slot> {
     }
     const previous = this.map.get(key)
     if (previous !== undefined) {
-      this.bytes -= previous.size
       // Replacing keeps the key's queue position, as SIEVE keeps an object in place.
+      this.map.set(key, slot)
+      this.bytes += slot.size - previous.size
+      // The replaced slot may have grown: make room without evicting the slot just written.
+      if (this.bytes > this.options.maxBytes) {
+        slot.visited = true
+        this.evict(now, 0, 0)
+      }
+      return true
     }
+    // SIEVE makes room before inserting, so a new slot is never evicted by its own insertion.
+    this.evict(now, 1, slot.size)
     this.map.set(key, slot)
     this.bytes += slot.size
-    this.evict(now)
     return true
   }
 
@@ -84,9 +92,11 @@ export class Sieve<S extends Slot> {
     this.hand = undefined
   }
 
-  private evict(now: number): void {
-    const { maxEntries, maxBytes } = this.options
-    while (this.map.size > maxEntries || this.bytes > maxBytes) {
+  /** Evicts until `incoming` more entries of `incomingBytes` more bytes fit. */
+  private evict(now: number, incoming: number, incomingBytes: number): void {
+    const maxEntries = this.options.maxEntries - incoming
+    const maxBytes = this.options.maxBytes - incomingBytes
+    while (this.map.size > 0 && (this.map.size > maxEntries || this.bytes > maxBytes)) {
       let step = this.hand?.next()
       if (step === undefined || step.done) {
         this.hand = this.map.entries()

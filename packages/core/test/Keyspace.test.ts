@@ -1,0 +1,101 @@
+import { InvalidKey, InvalidKeyspace, Keyspace } from "@strata/core"
+import { Schema } from "effect"
+import { describe, expect, it } from "vitest"
+
+const Profile = Schema.Struct({ name: Schema.String, plan: Schema.Literals(["free", "pro"]) })
+const Profiles = Keyspace.make({
+  name: "user.profile",
+  key: Schema.Struct({ userId: Schema.Int }),
+  value: Profile,
+  ttl: "1 hour",
+  staleFor: "1 day",
+  tags: ({ userId }) => [`user:${userId}`],
+  version: 2,
+})
+
+describe("Keyspace", () => {
+  it("derives its id, times and storage keys from its declaration", () => {
+    expect(Profiles.id).toBe("user.profile:v2")
+    expect(Profiles.ttlMillis).toBe(3_600_000)
+    expect(Profiles.staleForMillis).toBe(86_400_000)
+    expect(`${Profiles.id}:${Profiles.storeKey({ userId: 42 })}`).toBe("user.profile:v2:userId=42")
+    expect(Profiles.tags?.({ userId: 42 })).toEqual(["user:42"])
+  })
+
+  it("infers key and value types, so a wrong shape is a compile error", () => {
+    // Each line below must fail to compile; `tsc -b` checks the test sources.
+    // @ts-expect-error a string is not the key type
+    expect(() => Profiles.storeKey("42")).toThrow(InvalidKey)
+    // @ts-expect-error userId must be a number
+    expect(() => Profiles.storeKey({ userId: "42" })).toThrow(InvalidKey)
+    const value: Keyspace.Value<typeof Profiles> = { name: "Ada", plan: "pro" }
+    // @ts-expect-error plan is a closed set
+    const wrong: Keyspace.Value<typeof Profiles> = { name: "Ada", plan: "gold" }
+    const key: Keyspace.Key<typeof Profiles> = { userId: 1 }
+    expect([value, wrong, key]).toHaveLength(3)
+  })
+
+  it("rejects a key that fails its schema with InvalidKey naming the keyspace", () => {
+    try {
+      Profiles.storeKey({ userId: 1.5 })
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidKey)
+      expect((error as InvalidKey).keyspace).toBe("user.profile:v2")
+      expect((error as InvalidKey).message).toContain("integer")
+    }
+  })
+
+  it("validates the name with a clear error", () => {
+    for (const name of ["", "User", "user profile", "user:profile", "_internal", "-x", "é", "x".repeat(65)]) {
+      expect(() => Keyspace.make({ name, key: Schema.String, value: Schema.String, ttl: 1000 })).toThrow(
+        InvalidKeyspace,
+      )
+    }
+    expect(() =>
+      Keyspace.make({ name: "User", key: Schema.String, value: Schema.String, ttl: 1000 }),
+    ).toThrow(/\[a-z0-9._-\]/)
+    for (const name of ["a", "0", "user.profile", "a-b_c.d", "x".repeat(64)]) {
+      expect(Keyspace.make({ name, key: Schema.String, value: Schema.String, ttl: 1000 }).name).toBe(name)
+    }
+  })
+
+  it("rejects a zero, negative, NaN, infinite or 2^31 ms TTL, and a bad version", () => {
+    const make = (ttl: unknown, staleFor?: unknown, version?: number) => () =>
+      Keyspace.make({
+        name: "x",
+        key: Schema.String,
+        value: Schema.String,
+        ttl: ttl as never,
+        staleFor: staleFor as never,
+        version,
+      })
+    for (const ttl of [
+      0,
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      "Infinity",
+      2 ** 31,
+      "25 days",
+      "soon",
+      "-5 seconds",
+    ]) {
+      expect(make(ttl), `ttl ${String(ttl)}`).toThrow(InvalidKeyspace)
+    }
+    expect(make(1000, -1)).toThrow(InvalidKeyspace)
+    expect(make("20 days", "5 days")).toThrow(/2\^31/)
+    expect(make(1000, undefined, 0)).toThrow(InvalidKeyspace)
+    expect(make(1000, undefined, 1.5)).toThrow(InvalidKeyspace)
+    expect(make(2 ** 31 - 1)().ttlMillis).toBe(2 ** 31 - 1)
+    expect(make("1.5 millis")().ttlMillis).toBe(2)
+    expect(make(1000, 0)().staleForMillis).toBe(0)
+  })
+
+  it("declares counters whose values are integers", () => {
+    const Views = Keyspace.counter({ name: "page.views", key: Schema.String, ttl: "1 day" })
+    expect(Views.kind).toBe("counter")
+    expect(Keyspace.isKeyspace(Views)).toBe(true)
+    expect(Keyspace.isKeyspace({ name: "x" })).toBe(false)
+  })
+})
