@@ -190,14 +190,19 @@ export const make = Effect.fnUntraced(function* (
   // Counters are authoritative on the shared tier when there is one, so they bypass L1 there.
   const usesL1 = (keyspace: Keyspace<any, any>) =>
     l1 !== undefined && !(keyspace.kind === "counter" && l2 !== undefined)
-  const l1Key = (keyspace: Keyspace<any, any>, storeKey: string) => `${keyspace.id}:${storeKey}`
   const read = (slot: L1Slot): unknown => (slot.copy === undefined ? slot.value : slot.copy())
 
-  const freshFromL1 = (key: string): unknown => {
-    const slot = l1!.alive(key)
-    if (slot === undefined || slot.freshUntil <= l1!.now()) return MISS
+  const freshFromL1 = (space: string, key: string): unknown => {
+    const slot = l1!.sieve.get(space, key)
+    if (slot === undefined) return MISS
+    const now = l1!.now()
+    if (slot.freshUntil <= now || (slot.tagVersions !== undefined && !l1!.tagsCurrent(slot.tagVersions))) {
+      // A stale slot stays for fail-safe reads until it is dead; a dead or invalidated one goes now.
+      if (slot.expiresAt <= now || slot.tagVersions !== undefined) l1!.alive(space, key)
+      return MISS
+    }
     counts.hitsL1++
-    return read(slot)
+    return slot.copy === undefined ? slot.value : slot.copy()
   }
 
   /** Fills L1 with a decoded entry whose times are wall-clock; times become monotonic here. */
@@ -215,6 +220,7 @@ export const make = Effect.fnUntraced(function* (
     const wall = wallNow()
     const mono = l1.now()
     l1.sieve.set(
+      keyspace.id,
       key,
       {
         value,
@@ -303,14 +309,14 @@ export const make = Effect.fnUntraced(function* (
     })
 
   /** L2 read, then L1 fill. Returns the fresh value or MISS, and the stale candidate if any. */
-  const readThrough = <K, V>(keyspace: Keyspace<K, V>, storeKey: string, key: string) =>
+  const readThrough = <K, V>(keyspace: Keyspace<K, V>, storeKey: string) =>
     Effect.gen(function* () {
       const found = yield* readL2(keyspace, storeKey)
       if (found === undefined) return MISS
       const { entry, bytes } = found
       const value = fill(
         keyspace,
-        key,
+        storeKey,
         entry.value,
         bytes,
         entry.freshUntil,
@@ -360,19 +366,18 @@ export const make = Effect.fnUntraced(function* (
     )
   }
 
-  const dropL1 = (key: string) => {
-    l1?.sieve.delete(key)
+  const dropL1 = (space: string, key: string) => {
+    l1?.sieve.delete(space, key)
   }
 
   const get = <K, V>(keyspace: Keyspace<K, V>, key: K) =>
     Effect.gen(function* () {
       const storeKey = yield* storeKeyOf(keyspace, key)
-      const full = l1Key(keyspace, storeKey)
       if (usesL1(keyspace)) {
-        const hit = freshFromL1(full)
+        const hit = freshFromL1(keyspace.id, storeKey)
         if (hit !== MISS) return Option.some(hit as V)
       }
-      const value = yield* readThrough(keyspace, storeKey, full)
+      const value = yield* readThrough(keyspace, storeKey)
       if (value === MISS) {
         counts.misses++
         return Option.none()
@@ -380,24 +385,23 @@ export const make = Effect.fnUntraced(function* (
       return Option.some(value as V)
     })
 
-  const staleCandidate = (keyspace: Keyspace<any, any>, full: string): L1Slot | undefined =>
-    usesL1(keyspace) ? l1!.alive(full) : undefined
+  const staleCandidate = (keyspace: Keyspace<any, any>, storeKey: string): L1Slot | undefined =>
+    usesL1(keyspace) ? l1!.alive(keyspace.id, storeKey) : undefined
 
   const load = <K, V, E, R>(
     keyspace: Keyspace<K, V>,
     key: K,
     storeKey: string,
-    full: string,
     loader: Loader<K, V, E, R>,
     options: WriteOptions | undefined,
   ) =>
     Effect.gen(function* () {
       // Another flight may have filled L1 between the caller's check and this one.
       if (usesL1(keyspace)) {
-        const hit = freshFromL1(full)
+        const hit = freshFromL1(keyspace.id, storeKey)
         if (hit !== MISS) return hit as V
       }
-      const fromL2 = yield* readThrough(keyspace, storeKey, full).pipe(
+      const fromL2 = yield* readThrough(keyspace, storeKey).pipe(
         Effect.catch((error: StoreError) => {
           emit({ _tag: "StoreFailed", keyspace: keyspace.id, operation: "get", error })
           return Effect.succeed(MISS)
@@ -406,7 +410,7 @@ export const make = Effect.fnUntraced(function* (
       if (fromL2 !== MISS) return fromL2 as V
       counts.misses++
       const { ttl, staleFor } = yield* durations(keyspace, options)
-      const stale = staleCandidate(keyspace, full)
+      const stale = staleCandidate(keyspace, storeKey)
       counts.loads++
       const loaded = yield* Effect.exit(Effect.isEffect(loader) ? loader : loader(key))
       if (Exit.isFailure(loaded)) {
@@ -436,7 +440,7 @@ export const make = Effect.fnUntraced(function* (
         // An unknown L2 outcome must not leave L1 claiming a value L2 may not hold.
         if (!written) return copyOf(keyspace, prepared.bytes) as V
       }
-      return fillWritten(keyspace, full, prepared) as V
+      return fillWritten(keyspace, storeKey, prepared) as V
     })
 
   const getOrSet = <K, V, E, R>(
@@ -453,39 +457,42 @@ export const make = Effect.fnUntraced(function* (
         } catch (error) {
           return Effect.fail(error as InvalidKey)
         }
-        const full = l1Key(keyspace, storeKey)
         if (usesL1(keyspace)) {
-          const hit = freshFromL1(full)
+          const hit = freshFromL1(keyspace.id, storeKey)
           if (hit !== MISS) return Effect.succeed(hit as V)
         }
-        return flights.run(full, load(keyspace, key, storeKey, full, loader, options), () => {
-          counts.coalesced++
-        })
+        return flights.run(
+          `${keyspace.id}:${storeKey}`,
+          load(keyspace, key, storeKey, loader, options),
+          () => {
+            counts.coalesced++
+          },
+        )
       },
     )
 
   const set = <K, V>(keyspace: Keyspace<K, V>, key: K, value: V, options?: WriteOptions) =>
     Effect.gen(function* () {
       const storeKey = yield* storeKeyOf(keyspace, key)
-      const full = l1Key(keyspace, storeKey)
       const { ttl, staleFor } = yield* durations(keyspace, options)
       const prepared = yield* prepare(keyspace, key, value, ttl, staleFor)
       if (l2 !== undefined) {
         yield* l2
           .set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis)
-          .pipe(Effect.tapError(() => Effect.sync(() => dropL1(full))))
+          .pipe(Effect.tapError(() => Effect.sync(() => dropL1(keyspace.id, storeKey))))
       }
-      fillWritten(keyspace, full, prepared)
+      fillWritten(keyspace, storeKey, prepared)
     })
 
   const del = <K, V>(keyspace: Keyspace<K, V>, key: K) =>
     Effect.gen(function* () {
       const storeKey = yield* storeKeyOf(keyspace, key)
-      const full = l1Key(keyspace, storeKey)
       if (l2 !== undefined) {
-        yield* l2.delete(keyspace.id, storeKey).pipe(Effect.ensuring(Effect.sync(() => dropL1(full))))
+        yield* l2
+          .delete(keyspace.id, storeKey)
+          .pipe(Effect.ensuring(Effect.sync(() => dropL1(keyspace.id, storeKey))))
       }
-      dropL1(full)
+      dropL1(keyspace.id, storeKey)
     })
 
   const getMany = <K, V>(keyspace: Keyspace<K, V>, keys: ReadonlyArray<K>) =>
@@ -495,7 +502,7 @@ export const make = Effect.fnUntraced(function* (
       const results: Array<Option.Option<V>> = new Array(keys.length)
       const missing: Array<number> = []
       for (let i = 0; i < storeKeys.length; i++) {
-        const hit = usesL1(keyspace) ? freshFromL1(l1Key(keyspace, storeKeys[i]!)) : MISS
+        const hit = usesL1(keyspace) ? freshFromL1(keyspace.id, storeKeys[i]!) : MISS
         if (hit === MISS) missing.push(i)
         else results[i] = Option.some(hit as V)
       }
@@ -530,8 +537,15 @@ export const make = Effect.fnUntraced(function* (
             for (let t = 1; t < e.tagVersions.length; t += 2) if (current![t] !== e.tagVersions[t]) ok = false
             if (!ok) continue
           }
-          const full = l1Key(keyspace, storeKeys[i]!)
-          const value = fill(keyspace, full, e.value, bytes, e.freshUntil, e.staleUntil, e.tagVersions)
+          const value = fill(
+            keyspace,
+            storeKeys[i]!,
+            e.value,
+            bytes,
+            e.freshUntil,
+            e.staleUntil,
+            e.tagVersions,
+          )
           if (e.freshUntil > wallNow()) {
             counts.hitsL2++
             results[i] = Option.some(value as V)
@@ -554,12 +568,11 @@ export const make = Effect.fnUntraced(function* (
   ) =>
     Effect.gen(function* () {
       const { ttl, staleFor } = yield* durations(keyspace, options)
-      const prepared: Array<{ storeKey: string; full: string; prepared: Prepared }> = []
+      const prepared: Array<{ storeKey: string; prepared: Prepared }> = []
       for (const [key, value] of entries) {
         const storeKey = yield* storeKeyOf(keyspace, key)
         prepared.push({
           storeKey,
-          full: l1Key(keyspace, storeKey),
           prepared: yield* prepare(keyspace, key, value, ttl, staleFor),
         })
       }
@@ -576,12 +589,12 @@ export const make = Effect.fnUntraced(function* (
           .pipe(
             Effect.tapError(() =>
               Effect.sync(() => {
-                for (const p of prepared) dropL1(p.full)
+                for (const p of prepared) dropL1(keyspace.id, p.storeKey)
               }),
             ),
           )
       }
-      for (const p of prepared) fillWritten(keyspace, p.full, p.prepared)
+      for (const p of prepared) fillWritten(keyspace, p.storeKey, p.prepared)
     })
 
   const invalidateTag = (tag: string) =>
@@ -599,29 +612,29 @@ export const make = Effect.fnUntraced(function* (
       if (l2 !== undefined) {
         yield* l2
           .clear(keyspace.id)
-          .pipe(Effect.ensuring(Effect.sync(() => l1?.dropPrefix(`${keyspace.id}:`))))
+          .pipe(Effect.ensuring(Effect.sync(() => l1?.sieve.deleteSpace(keyspace.id))))
       }
-      l1?.dropPrefix(`${keyspace.id}:`)
+      l1?.sieve.deleteSpace(keyspace.id)
     })
 
   const increment = <K>(counter: Counter<K>, key: K, by = 1) =>
     Effect.gen(function* () {
       const storeKey = yield* storeKeyOf(counter, key)
       if (l2 !== undefined) return yield* l2.increment(counter.id, storeKey, by, counter.ttlMillis)
-      const full = l1Key(counter, storeKey)
-      const slot = l1!.alive(full)
+      const slot = l1!.alive(counter.id, storeKey)
       const count = (slot === undefined ? 0 : (slot.value as number)) + by
       const mono = l1!.now()
       const expiresAt = slot?.expiresAt ?? mono + counter.ttlMillis
       l1!.sieve.set(
-        full,
+        counter.id,
+        storeKey,
         {
           value: count,
           freshUntil: expiresAt,
           expiresAt,
           tagVersions: undefined,
           copy: undefined,
-          size: full.length + 72,
+          size: storeKey.length + 72,
           visited: true,
         },
         mono,
@@ -632,7 +645,7 @@ export const make = Effect.fnUntraced(function* (
   const peekUnsafe = <K, V>(keyspace: Keyspace<K, V>, key: K): V | undefined => {
     const storeKey = keyspace.storeKey(key)
     if (!usesL1(keyspace)) return undefined
-    const hit = freshFromL1(l1Key(keyspace, storeKey))
+    const hit = freshFromL1(keyspace.id, storeKey)
     return hit === MISS ? undefined : (hit as V)
   }
 

@@ -115,6 +115,7 @@ const build = <K, V>(
   }
   const id = `${name}:v${version}`
   const encodeKey = Schema.encodeUnknownResult(options.key)
+  const encodeBody = KeyEncoding.compile(options.key)
   const hashTagOption = options.hashTag
   const invalid = (message: string) => new InvalidKey({ keyspace: id, message })
   const storeKey = (key: K): string => {
@@ -128,7 +129,7 @@ const build = <K, V>(
           : hashTagOption === "keyspace"
             ? KeyEncoding.escapeSegment(id)
             : KeyEncoding.escapeSegment(String(hashTagOption(key)))
-      return KeyEncoding.storeKey(id, hashTag, KeyEncoding.encode(encoded.success))
+      return KeyEncoding.storeKey(id, hashTag, encodeBody(encoded.success))
     } catch (error) {
       if (error instanceof KeyEncoding.KeyEncodingError) throw invalid(error.message)
       throw error

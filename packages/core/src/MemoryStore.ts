@@ -44,16 +44,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     maxEntries: options.maxEntries ?? 10_000,
     maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
   })
-  // The length prefix keeps (space, key) pairs apart even when spaces contain the separator.
-  const spacePrefix = (space: string) => `${space.length}:${space}:`
-  const id = (space: string, key: string) => spacePrefix(space) + key
-
   const read = (space: string, key: string): Uint8Array | undefined => {
-    const full = id(space, key)
-    const slot = sieve.get(full)
+    const slot = sieve.get(space, key)
     if (slot === undefined) return undefined
     if (slot.expiresAt <= now()) {
-      sieve.delete(full)
+      sieve.delete(space, key)
       return undefined
     }
     return slot.bytes.slice()
@@ -62,7 +57,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const write = (space: string, key: string, value: Uint8Array, ttlMillis: number): void => {
     const at = now()
     sieve.set(
-      id(space, key),
+      space,
+      key,
       {
         bytes: value.slice(),
         size: value.length + key.length + OVERHEAD,
@@ -85,18 +81,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       }),
     delete: (space, key) =>
       Effect.sync(() => {
-        sieve.delete(id(space, key))
+        sieve.delete(space, key)
       }),
     increment: (space, key, by, ttlMillis) =>
       Effect.sync(() => {
-        const full = id(space, key)
         const at = now()
-        const slot = sieve.get(full)
+        const slot = sieve.get(space, key)
         const live = slot !== undefined && slot.expiresAt > at ? slot : undefined
         const count = (live === undefined ? 0 : (Entry.parseCounter(live.bytes) ?? 0)) + by
         const bytes = Entry.counterBytes(count)
         sieve.set(
-          full,
+          space,
+          key,
           {
             bytes,
             size: bytes.length + key.length + OVERHEAD,
@@ -109,10 +105,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       }),
     clear: (space) =>
       Effect.sync(() => {
-        const prefix = spacePrefix(space)
-        for (const full of sieve.map.keys()) {
-          if (full.startsWith(prefix)) sieve.delete(full)
-        }
+        sieve.deleteSpace(space)
       }),
   }
   return service

@@ -51,14 +51,14 @@ export class L1 {
   }
 
   /** The slot under `key` if it is alive (fresh or stale) and its tags are current; drops it otherwise. */
-  alive(key: string): L1Slot | undefined {
-    const slot = this.sieve.get(key)
+  alive(space: string, key: string): L1Slot | undefined {
+    const slot = this.sieve.get(space, key)
     if (slot === undefined) return undefined
     if (
       slot.expiresAt <= this.now() ||
       (slot.tagVersions !== undefined && !this.tagsCurrent(slot.tagVersions))
     ) {
-      this.sieve.delete(key)
+      this.sieve.delete(space, key)
       return undefined
     }
     return slot
@@ -72,12 +72,5 @@ export class L1 {
       this.sieve.clear()
     }
     this.tags.set(tag, version)
-  }
-
-  /** Drops every entry whose key starts with `prefix`. */
-  dropPrefix(prefix: string): void {
-    for (const key of this.sieve.map.keys()) {
-      if (key.startsWith(prefix)) this.sieve.delete(key)
-    }
   }
 }
