@@ -37,7 +37,7 @@ describe("the SIEVE bounded map behind the memory tiers", () => {
           }
         },
       ),
-      { numRuns: 1_000 },
+      { numRuns: 5_000 },
     )
   })
 

@@ -71,10 +71,7 @@ export class Sieve<S extends Slot> {
     if (existing !== undefined) {
       this.bytes += slot.size - existing.slot.size
       existing.slot = slot
-      if (this.bytes > this.options.maxBytes) {
-        slot.visited = true
-        this.evict(now, 0, 0)
-      }
+      if (this.bytes > this.options.maxBytes) this.evict(now, 0, 0, existing)
       return true
     }
     this.evict(now, 1, slot.size)
@@ -130,13 +127,14 @@ export class Sieve<S extends Slot> {
     this.bytes -= node.slot.size
   }
 
-  /** Evicts until `incoming` more slots of `incomingBytes` more bytes fit. */
-  private evict(now: number, incoming: number, incomingBytes: number): void {
+  /** Evicts until `incoming` more slots of `incomingBytes` more bytes fit, never evicting `keep`. */
+  private evict(now: number, incoming: number, incomingBytes: number, keep?: Node<S>): void {
     const maxEntries = this.options.maxEntries - incoming
     const maxBytes = this.options.maxBytes - incomingBytes
     while (this.size > 0 && (this.size > maxEntries || this.bytes > maxBytes)) {
       const node = this.hand ?? this.tail!
       this.hand = node.newer
+      if (node === keep) continue
       if (node.slot.visited && node.slot.expiresAt > now) {
         node.slot.visited = false
         continue
