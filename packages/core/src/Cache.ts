@@ -370,19 +370,37 @@ export const make = Effect.fnUntraced(function* (
     l1?.sieve.delete(space, key)
   }
 
-  const get = <K, V>(keyspace: Keyspace<K, V>, key: K) =>
-    Effect.gen(function* () {
-      const storeKey = yield* storeKeyOf(keyspace, key)
-      if (usesL1(keyspace)) {
-        const hit = freshFromL1(keyspace.id, storeKey)
-        if (hit !== MISS) return Option.some(hit as V)
-      }
-      const value = yield* readThrough(keyspace, storeKey)
+  /** The store key of `key`, or the `InvalidKey` failure; the synchronous first step of every operation. */
+  const storeKeyOrFail = <K>(keyspace: Keyspace<K, any>, key: K): string | InvalidKey => {
+    try {
+      return keyspace.storeKey(key)
+    } catch (error) {
+      return error as InvalidKey
+    }
+  }
+
+  const getThrough = <K, V>(keyspace: Keyspace<K, V>, storeKey: string) =>
+    Effect.map(readThrough(keyspace, storeKey), (value) => {
       if (value === MISS) {
         counts.misses++
-        return Option.none()
+        return Option.none<V>()
       }
       return Option.some(value as V)
+    })
+
+  // The L1 hit is answered synchronously inside `suspend`: no generator, no extra effects.
+  const get = <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+  ): Effect.Effect<Option.Option<V>, InvalidKey | StoreError> =>
+    Effect.suspend((): Effect.Effect<Option.Option<V>, InvalidKey | StoreError> => {
+      const storeKey = storeKeyOrFail(keyspace, key)
+      if (typeof storeKey !== "string") return Effect.fail(storeKey)
+      if (usesL1(keyspace)) {
+        const hit = freshFromL1(keyspace.id, storeKey)
+        if (hit !== MISS) return Effect.succeed(Option.some(hit as V))
+      }
+      return getThrough(keyspace, storeKey)
     })
 
   const staleCandidate = (keyspace: Keyspace<any, any>, storeKey: string): L1Slot | undefined =>
@@ -451,12 +469,8 @@ export const make = Effect.fnUntraced(function* (
   ): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration, R> =>
     Effect.suspend(
       (): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration, R> => {
-        let storeKey: string
-        try {
-          storeKey = keyspace.storeKey(key)
-        } catch (error) {
-          return Effect.fail(error as InvalidKey)
-        }
+        const storeKey = storeKeyOrFail(keyspace, key)
+        if (typeof storeKey !== "string") return Effect.fail(storeKey)
         if (usesL1(keyspace)) {
           const hit = freshFromL1(keyspace.id, storeKey)
           if (hit !== MISS) return Effect.succeed(hit as V)
