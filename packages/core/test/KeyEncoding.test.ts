@@ -141,6 +141,44 @@ describe("KeyEncoding", () => {
     )
   })
 
+  it("is injective against separator injection: a string holding the grammar's separators never forges a second field or item (property)", () => {
+    const separator = fc.constantFrom(
+      "','",
+      "',",
+      ",'",
+      ",",
+      "=",
+      "'",
+      "(",
+      ")",
+      "[",
+      "]",
+      ":",
+      "',b='",
+      "')",
+      "%27",
+      "%",
+    )
+    fc.assert(
+      fc.property(Arbitraries.wellFormedString, separator, Arbitraries.wellFormedString, (x, sep, y) => {
+        const pairs: Array<[unknown, unknown]> = [
+          [[x + sep + y], [x, y]],
+          [{ a: x + sep + y }, { a: x, b: y }],
+          [{ a: x + sep + y }, { a: x, [sep]: y }],
+          [{ a: [x + sep + y] }, { a: [x], b: [y] }],
+          [x + sep + y, [x, y]],
+        ]
+        for (const [a, b] of pairs) {
+          const ea = tryEncode(a)
+          const eb = tryEncode(b)
+          if (ea === undefined || eb === undefined) continue
+          expect(ea === eb).toBe(JSON.stringify(canonical(a)) === JSON.stringify(canonical(b)))
+        }
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
   it("is deterministic: the same key encodes the same way every time (property)", () => {
     fc.assert(
       fc.property(Arbitraries.keyValue, (key) => {

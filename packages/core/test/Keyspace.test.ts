@@ -1,5 +1,7 @@
 import { InvalidKey, InvalidKeyspace, Keyspace } from "@strata/core"
+import { Arbitraries } from "@strata/testkit"
 import { Schema } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
 const Profile = Schema.Struct({ name: Schema.String, plan: Schema.Literals(["free", "pro"]) })
@@ -90,6 +92,28 @@ describe("Keyspace", () => {
     expect(make(2 ** 31 - 1)().ttlMillis).toBe(2 ** 31 - 1)
     expect(make("1.5 millis")().ttlMillis).toBe(2)
     expect(make(1000, 0)().staleForMillis).toBe(0)
+  })
+
+  it("accepts every valid definition, and distinct (name, version) pairs never share an id (property)", () => {
+    fc.assert(
+      fc.property(Arbitraries.keyspaceDefinition, Arbitraries.keyspaceDefinition, (a, b) => {
+        const make = (d: typeof a) =>
+          Keyspace.make({
+            name: d.name,
+            version: d.version,
+            ttl: d.ttlMillis,
+            staleFor: d.staleForMillis,
+            key: Schema.String,
+            value: Schema.String,
+          })
+        const ka = make(a)
+        const kb = make(b)
+        expect(ka.ttlMillis).toBe(a.ttlMillis)
+        expect(ka.id === kb.id).toBe(a.name === b.name && a.version === b.version)
+        expect(`${ka.id}:${ka.storeKey("k")}` === `${kb.id}:${kb.storeKey("k")}`).toBe(ka.id === kb.id)
+      }),
+      { numRuns: 1_000 },
+    )
   })
 
   it("declares counters whose values are integers", () => {
