@@ -3,11 +3,14 @@
  * by bytes, with SIEVE eviction (better than LRU at the same cost of one
  * `Map.get` per hit) and expiry on a monotonic clock. It needs no server, so
  * it is the embedded default for demos and tests, and the reference driver
- * the conformance suite is written against. It is not shared between
- * processes: use it as a cache's only tier, or as a stand-in L2 in tests.
+ * the conformance suite is written against. It offers every capability
+ * (versioned writes with tombstones, leases), so several caches sharing one
+ * memory store in a test behave as processes sharing a Redis do. It is not
+ * shared between processes.
  *
  * @since 0.1.0
  */
+import { randomUUID } from "node:crypto"
 import { Clock, Effect, Layer } from "effect"
 import * as Entry from "./Entry.ts"
 import { monotonicMillis } from "./internal/clock.ts"
@@ -16,14 +19,18 @@ import { type Service, Store } from "./Store.ts"
 
 /** Bounds of a memory tier. */
 export interface Options {
-  /** Most entries kept; default 10,000. */
+  /** Most entries kept (tombstones included); default 10,000. */
   readonly maxEntries?: number | undefined
   /** Most bytes of values kept; default 64 MiB. */
   readonly maxBytes?: number | undefined
+  /** How long a delete's tombstone keeps the key's version; default 10 s. */
+  readonly tombstoneMillis?: number | undefined
 }
 
 interface MemorySlot extends Slot {
-  readonly bytes: Uint8Array
+  /** `undefined` for a tombstone. */
+  readonly bytes: Uint8Array | undefined
+  readonly version: number
 }
 
 /** Extra bytes charged per entry for the key and the slot object, so tiny values still count. */
@@ -40,65 +47,62 @@ const OVERHEAD = 64
  */
 export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const now = monotonicMillis(yield* Clock.Clock)
+  const tombstoneMillis = options.tombstoneMillis ?? 10_000
   const sieve = new Sieve<MemorySlot>({
     maxEntries: options.maxEntries ?? 10_000,
     maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
   })
-  const read = (space: string, key: string): Uint8Array | undefined => {
+  const leases = new Map<string, Map<string, { readonly token: string; readonly expiresAt: number }>>()
+
+  /** The live slot (value or tombstone) under a key; drops it when expired. */
+  const live = (space: string, key: string, at: number): MemorySlot | undefined => {
     const slot = sieve.get(space, key)
     if (slot === undefined) return undefined
-    if (slot.expiresAt <= now()) {
+    if (slot.expiresAt <= at) {
       sieve.delete(space, key)
       return undefined
     }
-    return slot.bytes.slice()
+    return slot
   }
 
-  const write = (space: string, key: string, value: Uint8Array, ttlMillis: number): void => {
-    const at = now()
-    sieve.set(
-      space,
-      key,
-      {
-        bytes: value.slice(),
-        size: value.length + key.length + OVERHEAD,
-        expiresAt: at + ttlMillis,
-        visited: false,
-      },
-      at,
-    )
+  const read = (space: string, key: string): Uint8Array | undefined => live(space, key, now())?.bytes?.slice()
+
+  const write = (space: string, key: string, value: Uint8Array | undefined, ttlMillis: number, at = now()): number => {
+    const version = (live(space, key, at)?.version ?? 0) + 1
+    const size = (value?.length ?? 0) + key.length + OVERHEAD
+    sieve.set(space, key, { bytes: value?.slice(), version, size, expiresAt: at + ttlMillis, visited: false }, at)
+    return version
   }
 
   const service: Service = {
     name: "memory",
-    capabilities: { local: true, leases: false, compareAndSet: false, scripts: false },
+    capabilities: { local: true, leases: true, compareAndSet: true, scripts: false },
     get: (space, key) => Effect.sync(() => read(space, key)),
     getMany: (space, keys) => Effect.sync(() => keys.map((key) => read(space, key))),
-    set: (space, key, value, ttlMillis) => Effect.sync(() => write(space, key, value, ttlMillis)),
+    set: (space, key, value, ttlMillis) =>
+      Effect.sync(() => {
+        write(space, key, value, ttlMillis)
+      }),
     setMany: (space, writes) =>
       Effect.sync(() => {
         for (const w of writes) write(space, w.key, w.value, w.ttlMillis)
       }),
     delete: (space, key) =>
       Effect.sync(() => {
-        sieve.delete(space, key)
+        write(space, key, undefined, tombstoneMillis)
       }),
     increment: (space, key, by, ttlMillis) =>
       Effect.sync(() => {
         const at = now()
-        const slot = sieve.get(space, key)
-        const live = slot !== undefined && slot.expiresAt > at ? slot : undefined
-        const count = (live === undefined ? 0 : (Entry.parseCounter(live.bytes) ?? 0)) + by
+        const slot = live(space, key, at)
+        const current = slot?.bytes === undefined ? undefined : Entry.parseCounter(slot.bytes)
+        const count = (current ?? 0) + by
         const bytes = Entry.counterBytes(count)
+        const expiresAt = current === undefined ? at + ttlMillis : slot!.expiresAt
         sieve.set(
           space,
           key,
-          {
-            bytes,
-            size: bytes.length + key.length + OVERHEAD,
-            expiresAt: live?.expiresAt ?? at + ttlMillis,
-            visited: true,
-          },
+          { bytes, version: (slot?.version ?? 0) + 1, size: bytes.length + key.length + OVERHEAD, expiresAt, visited: true },
           at,
         )
         return count
@@ -107,6 +111,44 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.sync(() => {
         sieve.deleteSpace(space)
       }),
+    versioned: {
+      get: (space, key) =>
+        Effect.sync(() => {
+          const slot = live(space, key, now())
+          return { value: slot?.bytes?.slice(), version: slot?.version ?? 0 }
+        }),
+      fill: (space, key, value, ttlMillis, expectedVersion) =>
+        Effect.sync(() => {
+          const at = now()
+          if ((live(space, key, at)?.version ?? 0) !== expectedVersion) return false
+          write(space, key, value, ttlMillis, at)
+          return true
+        }),
+    },
+    leases: {
+      acquire: (space, key, ttlMillis) =>
+        Effect.sync(() => {
+          const at = now()
+          let held = leases.get(space)
+          const current = held?.get(key)
+          if (current !== undefined && current.expiresAt > at) return undefined
+          if (held === undefined) {
+            held = new Map()
+            leases.set(space, held)
+          }
+          const token = randomUUID()
+          held.set(key, { token, expiresAt: at + ttlMillis })
+          return token
+        }),
+      release: (space, key, token) =>
+        Effect.sync(() => {
+          const held = leases.get(space)
+          const current = held?.get(key)
+          if (current === undefined || current.token !== token || current.expiresAt <= now()) return false
+          held!.delete(key)
+          return true
+        }),
+    },
   }
   return service
 })

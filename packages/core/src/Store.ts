@@ -35,6 +35,51 @@ export interface Write {
   readonly ttlMillis: number
 }
 
+/** What a versioned read returns: the bytes (absent for a miss or a tombstone) and the key's version. */
+export interface VersionedValue {
+  readonly value: Uint8Array | undefined
+  /**
+   * The key's version: 0 when never written (or long gone); every `set`,
+   * `delete`, `increment` and successful `fill` raises it by one. A delete
+   * leaves a tombstone that keeps the version for the store's tombstone
+   * lifetime, so a fill that read the key before the delete cannot land
+   * after it.
+   */
+  readonly version: number
+}
+
+/**
+ * Versioned writes (capability `compareAndSet`): how a cache avoids storing
+ * a value it loaded before a newer write or a delete of the same key.
+ */
+export interface Versioned {
+  /** The bytes under `key` and its version, in one round trip. */
+  readonly get: (space: string, key: string) => Effect.Effect<VersionedValue, StoreError>
+  /**
+   * Writes `value` only if the key's version is still `expectedVersion` (as
+   * read before loading); returns whether it wrote. A write, delete or other
+   * fill in between makes it a no-op.
+   */
+  readonly fill: (
+    space: string,
+    key: string,
+    value: Uint8Array,
+    ttlMillis: number,
+    expectedVersion: number,
+  ) => Effect.Effect<boolean, StoreError>
+}
+
+/**
+ * Leases (capability `leases`): at most one holder per key at a time, so one
+ * process loads a cold key while the others wait for the fill.
+ */
+export interface Leases {
+  /** Takes the lease on `key` for `ttlMillis`; returns its token, or `undefined` when someone holds it. */
+  readonly acquire: (space: string, key: string, ttlMillis: number) => Effect.Effect<string | undefined, StoreError>
+  /** Releases the lease if `token` still holds it; returns whether it did. */
+  readonly release: (space: string, key: string, token: string) => Effect.Effect<boolean, StoreError>
+}
+
 /**
  * The operations every store provides. Keys and spaces are opaque strings;
  * values are bytes. Returned bytes are the caller's: mutating them never
@@ -76,6 +121,10 @@ export interface Service {
   ) => Effect.Effect<number, StoreError>
   /** Removes every key of `space`. */
   readonly clear: (space: string) => Effect.Effect<void, StoreError>
+  /** Versioned reads and compare-and-set fills, when `capabilities.compareAndSet`. */
+  readonly versioned: Versioned | undefined
+  /** Leases, when `capabilities.leases`. */
+  readonly leases: Leases | undefined
 }
 
 /**

@@ -24,6 +24,8 @@ export interface StoreUnderTest<E> {
   readonly clock: "test" | "live"
   /** Runs of each property; default 1,000. */
   readonly numRuns?: number | undefined
+  /** The tombstone lifetime the store was built with; default 10 s (the drivers' default). */
+  readonly tombstoneMillis?: number | undefined
 }
 
 interface Harness {
@@ -278,6 +280,88 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       const read = (await run(store.get(s, "large")))!
       expect(read.length).toBe(large.length)
       expect(Buffer.from(read).equals(Buffer.from(large))).toBe(true)
+    })
+
+    it("versioned: every write raises the version, and a delete leaves a tombstone that keeps it", async () => {
+      const { store, run, space, advance } = harness
+      expect(store.capabilities.compareAndSet).toBe(store.versioned !== undefined)
+      const versioned = store.versioned
+      if (versioned === undefined) return
+      const s = space("versions")
+      expect(await run(versioned.get(s, "k"))).toEqual({ value: undefined, version: 0 })
+      await run(store.set(s, "k", text("one"), 60_000))
+      const first = await run(versioned.get(s, "k"))
+      expect(new TextDecoder().decode(first.value)).toBe("one")
+      await run(store.set(s, "k", text("two"), 60_000))
+      const second = await run(versioned.get(s, "k"))
+      expect(second.version).toBeGreaterThan(first.version)
+      await run(store.delete(s, "k"))
+      const deleted = await run(versioned.get(s, "k"))
+      expect(deleted.value).toBeUndefined()
+      expect(deleted.version).toBeGreaterThan(second.version)
+      expect(await run(store.get(s, "k"))).toBeUndefined()
+      // The tombstone goes away with time; the key starts over.
+      await advance((options.tombstoneMillis ?? 10_000) + 300)
+      expect(await run(versioned.get(s, "k"))).toEqual({ value: undefined, version: 0 })
+    })
+
+    it("versioned: a fill lands only if nothing was written or deleted since its read", async () => {
+      const { store, run, space } = harness
+      const versioned = store.versioned
+      if (versioned === undefined) return
+      const s = space("fill")
+      // A cold key: a fill based on version 0 lands; a second one based on 0 does not.
+      expect(await run(versioned.fill(s, "a", text("loaded"), 60_000, 0))).toBe(true)
+      expect(await run(versioned.fill(s, "a", text("late"), 60_000, 0))).toBe(false)
+      expect(new TextDecoder().decode(await run(store.get(s, "a")))).toBe("loaded")
+      // A fill that read before a write does not overwrite it.
+      const before = (await run(versioned.get(s, "b"))).version
+      await run(store.set(s, "b", text("newer"), 60_000))
+      expect(await run(versioned.fill(s, "b", text("stale"), 60_000, before))).toBe(false)
+      expect(new TextDecoder().decode(await run(store.get(s, "b")))).toBe("newer")
+      // A fill that read before a delete does not resurrect the deleted value.
+      await run(store.set(s, "c", text("old"), 60_000))
+      const read = (await run(versioned.get(s, "c"))).version
+      await run(store.delete(s, "c"))
+      expect(await run(versioned.fill(s, "c", text("old"), 60_000, read))).toBe(false)
+      expect(await run(store.get(s, "c"))).toBeUndefined()
+      // Of concurrent fills from the same read, exactly one lands.
+      const base = (await run(versioned.get(s, "d"))).version
+      const outcomes = await run(
+        Effect.all(
+          Array.from({ length: 20 }, (_, i) => versioned.fill(s, "d", text(String(i)), 60_000, base)),
+          { concurrency: "unbounded" },
+        ),
+      )
+      expect(outcomes.filter(Boolean)).toHaveLength(1)
+    })
+
+    it("leases: one holder at a time, released only by its token, gone after its TTL", async () => {
+      const { store, run, space, advance } = harness
+      expect(store.capabilities.leases).toBe(store.leases !== undefined)
+      const leases = store.leases
+      if (leases === undefined) return
+      const s = space("leases")
+      const token = await run(leases.acquire(s, "k", 1_000))
+      expect(typeof token).toBe("string")
+      expect(await run(leases.acquire(s, "k", 1_000))).toBeUndefined()
+      expect(await run(leases.release(s, "k", "not-the-token"))).toBe(false)
+      expect(await run(leases.release(s, "k", token!))).toBe(true)
+      expect(await run(leases.release(s, "k", token!))).toBe(false)
+      const next = await run(leases.acquire(s, "k", 300))
+      expect(next).toBeDefined()
+      await advance(500)
+      const after = await run(leases.acquire(s, "k", 1_000))
+      expect(after).toBeDefined()
+      expect(after).not.toBe(next)
+      expect(await run(leases.release(s, "k", next!))).toBe(false)
+      const concurrent = await run(
+        Effect.all(
+          Array.from({ length: 20 }, () => leases.acquire(s, "race", 1_000)),
+          { concurrency: "unbounded" },
+        ),
+      )
+      expect(concurrent.filter((t) => t !== undefined)).toHaveLength(1)
     })
 
     it("declares its capabilities as data", () => {
