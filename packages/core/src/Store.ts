@@ -81,9 +81,11 @@ export interface Leases {
 }
 
 /**
- * The operations every store provides. Keys and spaces are opaque strings;
- * values are bytes. Returned bytes are the caller's: mutating them never
- * changes what the store holds.
+ * The operations every store provides. Keys and spaces are opaque,
+ * well-formed Unicode strings (the key encoding never produces a lone
+ * surrogate; a server that stores keys as UTF-8 bytes could not tell two of
+ * them apart); values are bytes. Returned bytes are the caller's: mutating
+ * them never changes what the store holds.
  */
 export interface Service {
   /** A short name for errors, events and metrics, such as `"memory"` or `"redis"`. */

@@ -1,0 +1,91 @@
+/**
+ * The Lua scripts of the Redis store, declared once with their keys,
+ * arguments and result. ioredis loads each one on first use and runs it by
+ * SHA (`EVALSHA`), falling back to `EVAL` after a `NOSCRIPT` (a restarted or
+ * flushed server), so callers never see a missing script.
+ *
+ * Every stored value starts with a header `<kind><version>:` where kind is
+ * `v` (value), `t` (tombstone) or `c` (counter). Scripts read only the header
+ * (`GETRANGE 0 23`) where they can, so a 1 MiB value is never copied into Lua.
+ * Every script touches exactly one key, so all of them run on Redis Cluster.
+ *
+ * @since 0.1.0
+ */
+
+/** A script: its name (the ioredis command it becomes), its Lua body. */
+export interface Script<Args extends ReadonlyArray<string | number | Uint8Array>, Result> {
+  readonly name: string
+  readonly lua: string
+  /** Phantom: the argument and result types, for {@link run}. */
+  readonly _types?: (args: Args) => Result
+}
+
+const script = <Args extends ReadonlyArray<string | number | Uint8Array>, Result>(
+  name: string,
+  lua: string,
+): Script<Args, Result> => ({ name, lua })
+
+/** Reads the version from the header of the value at KEYS[1]; 0 when absent or headerless. */
+const READ_VERSION = `
+local head = redis.call('GETRANGE', KEYS[1], 0, 23)
+local version = tonumber(string.match(head, '^[vtc](%d+):')) or 0
+`
+
+/** `SET` with a version one above the current one. ARGV: payload, ttl ms. Returns the new version. */
+export const write = script<[payload: Uint8Array, ttlMillis: number], number>(
+  "strataWrite",
+  `${READ_VERSION}
+redis.call('SET', KEYS[1], 'v' .. (version + 1) .. ':' .. ARGV[1], 'PX', ARGV[2])
+return version + 1`,
+)
+
+/** Compare-and-set fill. ARGV: payload, ttl ms, expected version. Returns 1 if written, 0 if not. */
+export const fill = script<[payload: Uint8Array, ttlMillis: number, expectedVersion: number], number>(
+  "strataFill",
+  `${READ_VERSION}
+if version ~= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], 'v' .. (version + 1) .. ':' .. ARGV[1], 'PX', ARGV[2])
+return 1`,
+)
+
+/** Delete as a tombstone that keeps the version. ARGV: tombstone ttl ms. Returns the tombstone's version. */
+export const remove = script<[tombstoneMillis: number], number>(
+  "strataDelete",
+  `${READ_VERSION}
+redis.call('SET', KEYS[1], 't' .. (version + 1) .. ':', 'PX', ARGV[1])
+return version + 1`,
+)
+
+/**
+ * Atomic counter: adds ARGV[1] to a live counter keeping its TTL, or starts a
+ * new one at ARGV[1] with TTL ARGV[2] (replacing a value or tombstone).
+ * Returns the new count. One script, so no counter is ever left without a TTL.
+ */
+export const increment = script<[by: number, ttlMillis: number], number>(
+  "strataIncrement",
+  `local current = redis.call('GET', KEYS[1])
+local by = tonumber(ARGV[1])
+local version = 0
+if current then
+  local kind, v, rest = string.match(current, '^([vtc])(%d+):(.*)$')
+  version = tonumber(v) or 0
+  local count = tonumber(rest)
+  if kind == 'c' and count then
+    count = count + by
+    redis.call('SET', KEYS[1], 'c' .. (version + 1) .. ':' .. string.format('%d', count), 'KEEPTTL')
+    return count
+  end
+end
+redis.call('SET', KEYS[1], 'c' .. (version + 1) .. ':' .. string.format('%d', by), 'PX', ARGV[2])
+return by`,
+)
+
+/** Releases a lease only if ARGV[1] is still its token. Returns 1 if released. */
+export const releaseLease = script<[token: string], number>(
+  "strataReleaseLease",
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+)
+
+/** Every script, for registration on a client. */
+export const all: ReadonlyArray<Script<any, any>> = [write, fill, remove, increment, releaseLease]

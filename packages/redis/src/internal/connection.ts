@@ -1,0 +1,118 @@
+import { StoreUnavailable, Timeout } from "@strata/core"
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
+import * as Scripts from "../Scripts.ts"
+
+/** Where the store connects: exactly one of `url`, `redis` (standalone or Sentinel) or `cluster`. */
+export interface ConnectionOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://...` for TLS. */
+  readonly url?: string | undefined
+  /**
+   * ioredis options for a standalone server, or a Sentinel set when
+   * `sentinels` and `name` are given. TLS (`tls`), ACL user (`username`,
+   * `password`) and the rest pass through.
+   */
+  readonly redis?: RedisOptions | undefined
+  /** A Redis Cluster: its startup nodes and ioredis Cluster options. */
+  readonly cluster?:
+    | {
+        readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+        readonly options?: ClusterOptions | undefined
+      }
+    | undefined
+  /** Per-command timeout; a command that takes longer fails with `Timeout`. Default 500 ms. */
+  readonly commandTimeoutMillis?: number | undefined
+  /** How long connecting at startup may take before it fails. Default 5,000 ms. */
+  readonly connectTimeoutMillis?: number | undefined
+}
+
+export type Client = Redis | Cluster
+
+/**
+ * Options Strata forces on every connection, whatever the user passed:
+ * no offline queue and no re-sending of unfulfilled commands, because a cache
+ * write queued during a partition and applied after it heals can overwrite a
+ * newer value written meanwhile by another process.
+ */
+const forced = (commandTimeout: number, connectTimeout: number) =>
+  ({
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout,
+    connectTimeout,
+    lazyConnect: true,
+  }) as const
+
+// ioredis' typings do not hold under `exactOptionalPropertyTypes`; the options are checked by our own types above.
+const RedisClient = Redis as unknown as new (...args: ReadonlyArray<unknown>) => Redis
+const ClusterClient = Cluster as unknown as new (...args: ReadonlyArray<unknown>) => Cluster
+
+/** Creates the client (not yet connected) for the options. */
+export const createClient = (options: ConnectionOptions): Client => {
+  const commandTimeout = options.commandTimeoutMillis ?? 500
+  const connectTimeout = options.connectTimeoutMillis ?? 5_000
+  const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
+  if (chosen > 1 && !(options.url !== undefined && options.redis !== undefined && options.cluster === undefined)) {
+    throw new Error("RedisStore: give either `url` (optionally with `redis` options), `redis`, or `cluster`, not several")
+  }
+  let client: Client
+  if (options.cluster !== undefined) {
+    const { nodes, options: clusterOptions = {} } = options.cluster
+    client = new ClusterClient(
+      nodes.map((n) => ({ host: n.host, port: n.port })),
+      {
+        ...clusterOptions,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        lazyConnect: true,
+        redisOptions: {
+          ...clusterOptions.redisOptions,
+          autoResendUnfulfilledCommands: false,
+          maxRetriesPerRequest: 0,
+          commandTimeout,
+          connectTimeout,
+        },
+      } as ClusterOptions,
+    )
+  } else if (options.url !== undefined) {
+    client = new RedisClient(options.url, {
+      ...options.redis,
+      enableAutoPipelining: true,
+      ...forced(commandTimeout, connectTimeout),
+    } as RedisOptions)
+  } else {
+    client = new RedisClient({
+      ...options.redis,
+      enableAutoPipelining: true,
+      ...forced(commandTimeout, connectTimeout),
+    } as RedisOptions)
+  }
+  for (const script of Scripts.all) client.defineCommand(script.name, { lua: script.lua, numberOfKeys: 1 })
+  return client
+}
+
+/** Runs a script defined on the client by {@link createClient}. */
+export const runScript = <Args extends ReadonlyArray<string | number | Uint8Array>, Result>(
+  client: Client,
+  script: Scripts.Script<Args, Result>,
+  key: string,
+  ...args: Args
+): Promise<Result> =>
+  (client as unknown as Record<string, (...a: Array<unknown>) => Promise<Result>>)[script.name]!(key, ...args.map(binary))
+
+/** ioredis sends only `Buffer`s as binary (other typed arrays become "1,2,3"): wrap without copying. */
+const binary = (arg: string | number | Uint8Array): string | number | Buffer =>
+  arg instanceof Uint8Array && !Buffer.isBuffer(arg) ? Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength) : arg
+
+/** Turns a driver error into Strata's typed store errors. */
+export const toStoreError =
+  (operation: string, commandTimeoutMillis: number) =>
+  (cause: unknown): StoreUnavailable | Timeout => {
+    const message = cause instanceof Error ? cause.message : String(cause)
+    if (/timed out/i.test(message)) return new Timeout({ operation: `redis ${operation}`, millis: commandTimeoutMillis })
+    return new StoreUnavailable({ store: "redis", operation, message, cause })
+  }
+
+/** Whether a connection error means the credentials or permissions are wrong (retrying will not help). */
+export const isAccessError = (error: unknown): boolean =>
+  error instanceof Error && /WRONGPASS|NOAUTH|NOPERM|invalid username-password|no permissions/i.test(error.message)
