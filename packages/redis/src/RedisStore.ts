@@ -54,8 +54,10 @@ export interface Options extends ConnectionOptions {
 
 /** What the store saw of its connection, for health checks and tests. */
 export interface Diagnostics {
-  /** `error` events the client emitted (each is also a reconnect attempt). */
+  /** `error` events the client emitted (failed connection attempts, socket errors). */
   readonly connectionErrors: number
+  /** Times a live connection was lost (each is followed by reconnect attempts). */
+  readonly disconnects: number
   readonly lastError: string | undefined
   /** ioredis status: `ready`, `reconnecting`, `end`, ... */
   readonly status: string
@@ -137,11 +139,15 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   })
 
   let connectionErrors = 0
+  let disconnects = 0
   let lastError: string | undefined
   // Every error event is recorded here; none reaches the process as unhandled.
   client.on("error", (error: Error) => {
     connectionErrors++
     lastError = error.message
+  })
+  client.on("close", () => {
+    if (client.status !== "end") disconnects++
   })
 
   yield* Effect.acquireRelease(connect(client, connectTimeout), () =>
@@ -275,7 +281,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           Effect.map((released) => released === 1),
         ),
     },
-    diagnostics: () => ({ connectionErrors, lastError, status: client.status }),
+    diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
     refreshGenerations,
     client,
   }

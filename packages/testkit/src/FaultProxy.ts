@@ -1,8 +1,13 @@
 /**
  * A TCP proxy between a client and a server, on loopback, that injects
  * network faults: pass bytes through, delay them, black-hole them (accept
- * bytes from both sides and deliver nothing, as a dead link behind a NAT
- * does), or cut every connection (and refuse new ones while cut).
+ * bytes from both sides and deliver nothing, as a dead link does), or cut
+ * every connection (and refuse new ones while cut).
+ *
+ * A black hole holds bytes rather than dropping them: TCP never loses bytes
+ * in the middle of a live connection, it retransmits them once the link
+ * heals, so `pass()` after `blackHole()` delivers what was held, in order.
+ * To model a link that never comes back, `cut()` instead.
  *
  * @since 0.1.0
  */
@@ -33,6 +38,8 @@ export interface FaultProxy {
 interface Link {
   readonly client: Socket
   readonly upstream: Socket
+  /** Bytes held by a black hole, per direction, delivered on `pass()`. */
+  readonly held: Array<{ readonly to: Socket; readonly chunk: Buffer }>
 }
 
 /**
@@ -50,10 +57,14 @@ export const startFaultProxy = async (targetPort: number, targetHost = "127.0.0.
   let mode: Mode = { _tag: "Pass" }
   const links = new Set<Link>()
 
-  const forward = (from: Socket, to: Socket) => {
+  const forward = (link: Link, from: Socket, to: Socket) => {
     from.on("data", (chunk: Buffer) => {
       const current = mode
-      if (current._tag === "BlackHole" || current._tag === "Refuse") return
+      if (current._tag === "Refuse") return
+      if (current._tag === "BlackHole") {
+        link.held.push({ to, chunk })
+        return
+      }
       if (current._tag === "Delay") {
         from.pause()
         setTimeout(() => {
@@ -72,7 +83,7 @@ export const startFaultProxy = async (targetPort: number, targetHost = "127.0.0.
       return
     }
     const upstream = new Socket()
-    const link: Link = { client, upstream }
+    const link: Link = { client, upstream, held: [] }
     links.add(link)
     const close = () => {
       links.delete(link)
@@ -84,8 +95,8 @@ export const startFaultProxy = async (targetPort: number, targetHost = "127.0.0.
     client.on("close", close)
     upstream.on("close", close)
     upstream.connect(targetPort, targetHost)
-    forward(client, upstream)
-    forward(upstream, client)
+    forward(link, client, upstream)
+    forward(link, upstream, client)
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -108,6 +119,9 @@ export const startFaultProxy = async (targetPort: number, targetHost = "127.0.0.
     connections: () => links.size,
     pass: () => {
       mode = { _tag: "Pass" }
+      for (const link of links) {
+        for (const { to, chunk } of link.held.splice(0)) if (!to.destroyed) to.write(chunk)
+      }
     },
     delay: (millis) => {
       mode = { _tag: "Delay", millis }

@@ -23,6 +23,13 @@ export interface ConnectionOptions {
   readonly commandTimeoutMillis?: number | undefined
   /** How long connecting at startup may take before it fails. Default 5,000 ms. */
   readonly connectTimeoutMillis?: number | undefined
+  /**
+   * A connection that has commands in flight and receives nothing for this
+   * long is destroyed and reconnected, failing those commands. This is what
+   * detects a black-holed link (which stays "ready" for ever otherwise).
+   * Default: twice the command timeout.
+   */
+  readonly socketTimeoutMillis?: number | undefined
 }
 
 export type Client = Redis | Cluster
@@ -33,13 +40,14 @@ export type Client = Redis | Cluster
  * write queued during a partition and applied after it heals can overwrite a
  * newer value written meanwhile by another process.
  */
-const forced = (commandTimeout: number, connectTimeout: number) =>
+const forced = (commandTimeout: number, connectTimeout: number, socketTimeout: number) =>
   ({
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout,
     connectTimeout,
+    socketTimeout,
     lazyConnect: true,
   }) as const
 
@@ -51,6 +59,7 @@ const ClusterClient = Cluster as unknown as new (...args: ReadonlyArray<unknown>
 export const createClient = (options: ConnectionOptions): Client => {
   const commandTimeout = options.commandTimeoutMillis ?? 500
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
+  const socketTimeout = options.socketTimeoutMillis ?? commandTimeout * 2
   const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
   if (chosen > 1 && !(options.url !== undefined && options.redis !== undefined && options.cluster === undefined)) {
     throw new Error("RedisStore: give either `url` (optionally with `redis` options), `redis`, or `cluster`, not several")
@@ -71,6 +80,7 @@ export const createClient = (options: ConnectionOptions): Client => {
           maxRetriesPerRequest: 0,
           commandTimeout,
           connectTimeout,
+          socketTimeout,
         },
       } as ClusterOptions,
     )
@@ -78,13 +88,13 @@ export const createClient = (options: ConnectionOptions): Client => {
     client = new RedisClient(options.url, {
       ...options.redis,
       enableAutoPipelining: true,
-      ...forced(commandTimeout, connectTimeout),
+      ...forced(commandTimeout, connectTimeout, socketTimeout),
     } as RedisOptions)
   } else {
     client = new RedisClient({
       ...options.redis,
       enableAutoPipelining: true,
-      ...forced(commandTimeout, connectTimeout),
+      ...forced(commandTimeout, connectTimeout, socketTimeout),
     } as RedisOptions)
   }
   for (const script of Scripts.all) client.defineCommand(script.name, { lua: script.lua, numberOfKeys: 1 })
