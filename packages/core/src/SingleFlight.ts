@@ -51,13 +51,17 @@ export const make = (scope: Scope.Scope): SingleFlight => {
       }
       const deferred = Deferred.makeUnsafe<A, E>()
       inflight.set(key, deferred)
-      const settle = Effect.onExit(work, (exit) =>
-        Effect.sync(() => {
-          if (inflight.get(key) === deferred) inflight.delete(key)
-          Deferred.doneUnsafe(deferred, exit)
+      return Effect.forkIn(work, scope).pipe(
+        Effect.andThen((fiber) => {
+          // Observing the fiber, not wrapping the work, settles the flight even when the
+          // fiber is interrupted before it starts (a closed scope): no caller can hang.
+          fiber.addObserver((exit) => {
+            if (inflight.get(key) === deferred) inflight.delete(key)
+            Deferred.doneUnsafe(deferred, exit)
+          })
+          return Deferred.await(deferred)
         }),
       )
-      return Effect.forkIn(settle, scope).pipe(Effect.andThen(Deferred.await(deferred)))
     })
   return { run, size: () => inflight.size }
 }

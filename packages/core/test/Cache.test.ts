@@ -9,9 +9,10 @@ import {
   InvalidValue,
   Keyspace,
   MemoryStore,
+  SingleFlight,
   Store,
 } from "@strata/core"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Result, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Result, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 const Product = Schema.Struct({
@@ -387,4 +388,31 @@ describe("Cache over a shared store", () => {
         assert.deepStrictEqual(yield* b.get(Products, { id: 22 }), Option.none())
       }).pipe(Effect.provide(Tiered)),
   )
+})
+
+describe("SingleFlight", () => {
+  it.effect("a flight whose scope is already closed fails its callers with the interruption instead of hanging", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      yield* Scope.close(scope, Exit.void)
+      const flights = SingleFlight.make(scope)
+      const exit = yield* Effect.exit(flights.run("k", Effect.succeed(1)))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(flights.size(), 0)
+    }))
+
+  it.effect("no flight is left in progress after success, failure or interruption", () =>
+    Effect.gen(function* () {
+      const flights = SingleFlight.make(yield* Effect.scope)
+      yield* flights.run("ok", Effect.succeed(1))
+      yield* Effect.exit(flights.run("fail", Effect.fail("e")))
+      const fiber = yield* Effect.forkChild(flights.run("slow", Effect.sleep(10)))
+      yield* Effect.yieldNow
+      assert.strictEqual(flights.size(), 1)
+      yield* Fiber.interrupt(fiber)
+      // The work goes on without its caller, then its flight ends.
+      assert.strictEqual(flights.size(), 1)
+      yield* TestClock.adjust(10)
+      assert.strictEqual(flights.size(), 0)
+    }))
 })
