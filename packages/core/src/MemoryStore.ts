@@ -67,10 +67,21 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
   const read = (space: string, key: string): Uint8Array | undefined => live(space, key, now())?.bytes?.slice()
 
-  const write = (space: string, key: string, value: Uint8Array | undefined, ttlMillis: number, at = now()): number => {
+  const write = (
+    space: string,
+    key: string,
+    value: Uint8Array | undefined,
+    ttlMillis: number,
+    at = now(),
+  ): number => {
     const version = (live(space, key, at)?.version ?? 0) + 1
     const size = (value?.length ?? 0) + key.length + OVERHEAD
-    sieve.set(space, key, { bytes: value?.slice(), version, size, expiresAt: at + ttlMillis, visited: false }, at)
+    sieve.set(
+      space,
+      key,
+      { bytes: value?.slice(), version, size, expiresAt: at + ttlMillis, visited: false },
+      at,
+    )
     return version
   }
 
@@ -102,7 +113,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         sieve.set(
           space,
           key,
-          { bytes, version: (slot?.version ?? 0) + 1, size: bytes.length + key.length + OVERHEAD, expiresAt, visited: true },
+          {
+            bytes,
+            version: (slot?.version ?? 0) + 1,
+            size: bytes.length + key.length + OVERHEAD,
+            expiresAt,
+            visited: true,
+          },
           at,
         )
         return count

@@ -75,7 +75,11 @@ export interface Versioned {
  */
 export interface Leases {
   /** Takes the lease on `key` for `ttlMillis`; returns its token, or `undefined` when someone holds it. */
-  readonly acquire: (space: string, key: string, ttlMillis: number) => Effect.Effect<string | undefined, StoreError>
+  readonly acquire: (
+    space: string,
+    key: string,
+    ttlMillis: number,
+  ) => Effect.Effect<string | undefined, StoreError>
   /** Releases the lease if `token` still holds it; returns whether it did. */
   readonly release: (space: string, key: string, token: string) => Effect.Effect<boolean, StoreError>
 }

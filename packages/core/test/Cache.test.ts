@@ -391,15 +391,18 @@ describe("Cache over a shared store", () => {
 })
 
 describe("SingleFlight", () => {
-  it.effect("a flight whose scope is already closed fails its callers with the interruption instead of hanging", () =>
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      yield* Scope.close(scope, Exit.void)
-      const flights = SingleFlight.make(scope)
-      const exit = yield* Effect.exit(flights.run("k", Effect.succeed(1)))
-      assert.isTrue(Exit.isFailure(exit))
-      assert.strictEqual(flights.size(), 0)
-    }))
+  it.effect(
+    "a flight whose scope is already closed fails its callers with the interruption instead of hanging",
+    () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        yield* Scope.close(scope, Exit.void)
+        const flights = SingleFlight.make(scope)
+        const exit = yield* Effect.exit(flights.run("k", Effect.succeed(1)))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(flights.size(), 0)
+      }),
+  )
 
   it.effect("no flight is left in progress after success, failure or interruption", () =>
     Effect.gen(function* () {
@@ -414,5 +417,6 @@ describe("SingleFlight", () => {
       assert.strictEqual(flights.size(), 1)
       yield* TestClock.adjust(10)
       assert.strictEqual(flights.size(), 0)
-    }))
+    }),
+  )
 })

@@ -28,7 +28,7 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Store, StoreUnavailable, type StoreError } from "@strata/core"
+import { Store, type StoreError, StoreUnavailable } from "@strata/core"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import type { Cluster } from "ioredis"
 import {
@@ -99,14 +99,15 @@ const header = (bytes: Uint8Array): Stored | undefined => {
 }
 
 /** The value inside stored bytes. Headerless bytes are returned whole, so the cache reports and drops them. */
-const valueOf = (bytes: Buffer | null): Uint8Array | undefined => {
+const storedValue = (bytes: Buffer | null): Uint8Array | undefined => {
   if (bytes === null) return undefined
   const h = header(bytes)
   if (h === undefined) return bytes
   return h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset)
 }
 
-const isCluster = (client: Client): client is Cluster => "nodes" in client && typeof client.nodes === "function"
+const isCluster = (client: Client): client is Cluster =>
+  "nodes" in client && typeof client.nodes === "function"
 
 /**
  * Connects to Redis and builds the store. Fails with `StoreUnavailable` when
@@ -135,7 +136,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const client = yield* Effect.try({
     try: () => createClient(options),
     catch: (cause) =>
-      new StoreUnavailable({ store: "redis", operation: "startup", message: (cause as Error).message, cause }),
+      new StoreUnavailable({
+        store: "redis",
+        operation: "startup",
+        message: (cause as Error).message,
+        cause,
+      }),
   })
 
   let connectionErrors = 0
@@ -180,16 +186,27 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     )
   }
   const keyOf = (space: string, generation: number, key: string) => `${prefix}${space}:${generation}:${key}`
+  // The generation is almost always cached: read it when the effect runs, without an extra flatMap.
   const withKey = <A>(space: string, key: string, f: (fullKey: string) => Effect.Effect<A, StoreError>) =>
-    Effect.flatMap(generationOf(space), (generation) => f(keyOf(space, generation, key)))
+    Effect.suspend(() => {
+      const known = generations.get(space)
+      return known !== undefined
+        ? f(keyOf(space, known, key))
+        : Effect.flatMap(generationOf(space), (generation) => f(keyOf(space, generation, key)))
+    })
 
   const refreshGenerations = Effect.suspend(() => {
     const spaces = [...generations.keys()]
     if (spaces.length === 0) return Effect.void
-    return call("refresh generations", () => Promise.all(spaces.map((space) => client.get(metaKey(space))))).pipe(
-      Effect.map((values) => {
-        for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
-      }),
+    return call("refresh generations", () =>
+      Promise.all(spaces.map((space) => client.get(metaKey(space)))),
+    ).pipe(
+      Effect.tap((values) =>
+        Effect.sync(() => {
+          for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
+        }),
+      ),
+      Effect.asVoid,
     )
   })
 
@@ -204,7 +221,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       if (keys.length === 0) return Effect.succeed([])
       const fullKeys = keys.map((key) => keyOf(space, generation, key))
       if (!isCluster(client)) {
-        return call("getMany", () => client.mgetBuffer(...fullKeys)).pipe(Effect.map((found) => found.map(valueOf)))
+        return call("getMany", () => client.mgetBuffer(...fullKeys)).pipe(
+          Effect.map((found) => found.map(storedValue)),
+        )
       }
       // A Cluster refuses cross-slot MGET: one MGET per slot, all in flight at once.
       const bySlot = new Map<number, Array<number>>()
@@ -220,7 +239,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           [...bySlot.values()].map(async (indexes) => {
             const found = await client.mgetBuffer(...indexes.map((i) => fullKeys[i]!))
             indexes.forEach((index, j) => {
-              out[index] = valueOf(found[j] ?? null)
+              out[index] = storedValue(found[j] ?? null)
             })
           }),
         )
@@ -232,7 +251,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     name: "redis",
     capabilities: { local: false, leases: true, compareAndSet: true, scripts: true },
     get: (space, key) =>
-      withKey(space, key, (k) => call("get", () => client.getBuffer(k)).pipe(Effect.map(valueOf))),
+      withKey(space, key, (k) => call("get", () => client.getBuffer(k)).pipe(Effect.map(storedValue))),
     getMany,
     set: (space, key, value, ttlMillis) =>
       withKey(space, key, (k) => call("set", () => runScript(client, Scripts.write, k, value, ttlMillis))),
@@ -240,16 +259,22 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       Effect.flatMap(generationOf(space), (generation) =>
         call("setMany", () =>
           Promise.all(
-            writes.map((w) => runScript(client, Scripts.write, keyOf(space, generation, w.key), w.value, w.ttlMillis)),
+            writes.map((w) =>
+              runScript(client, Scripts.write, keyOf(space, generation, w.key), w.value, w.ttlMillis),
+            ),
           ),
         ),
       ),
     delete: (space, key) =>
       withKey(space, key, (k) => call("delete", () => runScript(client, Scripts.remove, k, tombstoneMillis))),
     increment: (space, key, by, ttlMillis) =>
-      withKey(space, key, (k) => call("increment", () => runScript(client, Scripts.increment, k, by, ttlMillis))),
+      withKey(space, key, (k) =>
+        call("increment", () => runScript(client, Scripts.increment, k, by, ttlMillis)),
+      ),
     clear: (space) =>
-      call("clear", () => client.incr(metaKey(space))).pipe(Effect.map((generation) => learn(space, generation))),
+      call("clear", () => client.incr(metaKey(space))).pipe(
+        Effect.map((generation) => learn(space, generation)),
+      ),
     versioned: {
       get: (space, key) =>
         withKey(space, key, (k) =>
@@ -258,7 +283,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
               if (bytes === null) return { value: undefined, version: 0 }
               const h = header(bytes)
               if (h === undefined) return { value: bytes, version: 0 }
-              return { value: h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset), version: h.version }
+              return {
+                value: h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset),
+                version: h.version,
+              }
             }),
           ),
         ),
@@ -272,14 +300,14 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     leases: {
       acquire: (space, key, ttlMillis) => {
         const token = randomUUID()
-        return call("acquire lease", () => client.set(`${prefix}${space}:lease:${key}`, token, "PX", ttlMillis, "NX")).pipe(
-          Effect.map((reply) => (reply === "OK" ? token : undefined)),
-        )
+        return call("acquire lease", () =>
+          client.set(`${prefix}${space}:lease:${key}`, token, "PX", ttlMillis, "NX"),
+        ).pipe(Effect.map((reply) => (reply === "OK" ? token : undefined)))
       },
       release: (space, key, token) =>
-        call("release lease", () => runScript(client, Scripts.releaseLease, `${prefix}${space}:lease:${key}`, token)).pipe(
-          Effect.map((released) => released === 1),
-        ),
+        call("release lease", () =>
+          runScript(client, Scripts.releaseLease, `${prefix}${space}:lease:${key}`, token),
+        ).pipe(Effect.map((released) => released === 1)),
     },
     diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
     refreshGenerations,

@@ -11,7 +11,8 @@ let opened: OpenStore
 let cache: Cache.Service
 const prefix = `cache-${randomUUID().slice(0, 8)}:`
 const scope = Effect.runSync(Scope.make())
-const makeCache = (options: Cache.Options) => Effect.runPromise(Scope.provide(Cache.make(options, opened.store), scope))
+const makeCache = (options: Cache.Options) =>
+  Effect.runPromise(Scope.provide(Cache.make(options, opened.store), scope))
 
 beforeAll(async () => {
   opened = await openStore({ url: inject("redisUrl"), prefix })
@@ -37,7 +38,11 @@ describe("the cache over a real Redis", () => {
     const stop = cache.onEvent((e) => events.push(e))
     const generation = Number((await opened.store.client.get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
     const redisKey = `${prefix}${Products.id}:${generation}:${Products.storeKey({ id: 1 })}`
-    for (const corrupt of [Buffer.from([0xc1, 0xff]), Buffer.from("v1:not msgpack"), Buffer.from("plain text")]) {
+    for (const corrupt of [
+      Buffer.from([0xc1, 0xff]),
+      Buffer.from("v1:not msgpack"),
+      Buffer.from("plain text"),
+    ]) {
       await opened.store.client.set(redisKey, corrupt)
       expect(await run(cache.get(Products, { id: 1 }))).toEqual(Option.none())
       const after = await opened.store.client.getBuffer(redisKey)
@@ -54,33 +59,58 @@ describe("the cache over a real Redis", () => {
 
   it("a value over the size limit is refused with EntryTooLarge and nothing reaches Redis", async () => {
     const small = await makeCache({ l1: false, maxEntryBytes: 1_000 })
-    const exit = await Effect.runPromiseExit(small.set(Products, { id: 2 }, { id: 2, name: "x".repeat(5_000) }))
-    expect(Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail" ? (exit.cause.reasons[0] as { error: unknown }).error : undefined).toBeInstanceOf(
-      EntryTooLarge,
+    const exit = await Effect.runPromiseExit(
+      small.set(Products, { id: 2 }, { id: 2, name: "x".repeat(5_000) }),
     )
+    expect(
+      Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
+        ? (exit.cause.reasons[0] as { error: unknown }).error
+        : undefined,
+    ).toBeInstanceOf(EntryTooLarge)
     const generation = Number((await opened.store.client.get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
-    expect(await opened.store.client.exists(`${prefix}${Products.id}:${generation}:${Products.storeKey({ id: 2 })}`)).toBe(0)
+    expect(
+      await opened.store.client.exists(
+        `${prefix}${Products.id}:${generation}:${Products.storeKey({ id: 2 })}`,
+      ),
+    ).toBe(0)
   })
 
   it("hostile keys from the testkit arbitraries round-trip through Redis without colliding (property)", async () => {
-    const Anything = Keyspace.make({ name: "redis.hostile", key: Schema.Unknown, value: Schema.String, ttl: "1 minute" })
+    const Anything = Keyspace.make({
+      name: "redis.hostile",
+      key: Schema.Unknown,
+      value: Schema.String,
+      ttl: "1 minute",
+    })
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(Arbitraries.keyValue, { minLength: 2, maxLength: 6, selector: (k) => JSON.stringify(k) }), async (keys) => {
-        const encodable = keys.filter((key) => {
-          try {
-            Anything.storeKey(key)
-            return true
-          } catch {
-            return false
-          }
-        })
-        // Keys equal after NFC normalisation are the same key by design; keep one of each.
-        const distinct = [...new Map(encodable.map((k) => [Anything.storeKey(k), k])).values()]
-        const tag = randomUUID()
-        await run(cache.setMany(Anything, distinct.map((key, i) => [key, `${tag}:${i}`] as const)))
-        const found = await run(cache.getMany(Anything, distinct))
-        expect(found).toEqual(distinct.map((_, i) => Option.some(`${tag}:${i}`)))
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(Arbitraries.keyValue, {
+          minLength: 2,
+          maxLength: 6,
+          selector: (k) => JSON.stringify(k),
+        }),
+        async (keys) => {
+          const encodable = keys.filter((key) => {
+            try {
+              Anything.storeKey(key)
+              return true
+            } catch {
+              return false
+            }
+          })
+          // Keys equal after NFC normalisation are the same key by design; keep one of each.
+          const distinct = [...new Map(encodable.map((k) => [Anything.storeKey(k), k])).values()]
+          const tag = randomUUID()
+          await run(
+            cache.setMany(
+              Anything,
+              distinct.map((key, i) => [key, `${tag}:${i}`] as const),
+            ),
+          )
+          const found = await run(cache.getMany(Anything, distinct))
+          expect(found).toEqual(distinct.map((_, i) => Option.some(`${tag}:${i}`)))
+        },
+      ),
       { numRuns: 200 },
     )
   })

@@ -9,7 +9,11 @@ storeConformance("redis (standalone)", {
 })
 
 storeConformance("redis (3-master Cluster)", {
-  make: RedisStore.make({ cluster: { nodes: inject("clusterNodes") }, prefix: "conformance:", tombstoneMillis: 500 }),
+  make: RedisStore.make({
+    cluster: { nodes: inject("clusterNodes") },
+    prefix: "conformance:",
+    tombstoneMillis: 500,
+  }),
   clock: "live",
   tombstoneMillis: 500,
 })

@@ -1,5 +1,5 @@
-import { FaultProxy, RedisHarness } from "@strata/testkit"
 import { RedisStore } from "@strata/redis"
+import { FaultProxy, RedisHarness } from "@strata/testkit"
 import { Effect, Exit } from "effect"
 import { Redis, type RedisOptions } from "ioredis"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -14,7 +14,12 @@ const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
 
 const open = async (port: number, extra: Partial<RedisStore.Options> = {}) => {
-  const store = await openStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMillis: 300, prefix: "faults:", ...extra })
+  const store = await openStore({
+    url: `redis://127.0.0.1:${port}`,
+    commandTimeoutMillis: 300,
+    prefix: "faults:",
+    ...extra,
+  })
   opened.push(store)
   return store
 }
@@ -52,7 +57,9 @@ describe("RedisStore under faults", () => {
     expect(failureTag(await exit(store.get("s", "k")))).toBe("StoreUnavailable")
     expect(store.diagnostics().disconnects).toBeGreaterThan(0)
     await server.restart()
-    expect(await eventually(async () => Exit.isSuccess(await exit(store.set("s", "k", text("after"), 60_000))))).toBe(true)
+    expect(
+      await eventually(async () => Exit.isSuccess(await exit(store.set("s", "k", text("after"), 60_000)))),
+    ).toBe(true)
     expect(read(await run(store.get("s", "k")))).toBe("after")
     expect(unhandled).toEqual([])
   })
@@ -99,7 +106,9 @@ describe("RedisStore under faults", () => {
     // 1. Cut off: the write fails at once instead of waiting in a queue.
     proxy.cut({ refuse: true })
     expect(await eventually(async () => writer.store.diagnostics().status !== "ready", 2_000)).toBe(true)
-    expect(failureTag(await writer.exit(writer.store.set("s", "k", text("queued"), 60_000)))).toBe("StoreUnavailable")
+    expect(failureTag(await writer.exit(writer.store.set("s", "k", text("queued"), 60_000)))).toBe(
+      "StoreUnavailable",
+    )
 
     // 2. In flight when the link dies: held by the black hole, then the connection is cut.
     proxy.pass()
@@ -111,7 +120,9 @@ describe("RedisStore under faults", () => {
     proxy.cut()
     proxy.pass()
     expect(["Timeout", "StoreUnavailable"]).toContain(failureTag(await inFlight))
-    expect(await eventually(async () => Exit.isSuccess(await writer.exit(writer.store.get("s", "k"))))).toBe(true)
+    expect(await eventually(async () => Exit.isSuccess(await writer.exit(writer.store.get("s", "k"))))).toBe(
+      true,
+    )
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(read(await other.run(other.store.get("s", "k")))).toBe("newer")
     expect(unhandled).toEqual([])
@@ -132,7 +143,19 @@ describe("RedisStore under faults", () => {
   })
 
   it("an ACL user without the permissions the store needs gets a clear error at startup, not a hang", async () => {
-    await server.command("ACL", "SETUSER", "limited", "on", ">secret", "~faults:*", "+get", "+set", "+ping", "+hello", "+client")
+    await server.command(
+      "ACL",
+      "SETUSER",
+      "limited",
+      "on",
+      ">secret",
+      "~faults:*",
+      "+get",
+      "+set",
+      "+ping",
+      "+hello",
+      "+client",
+    )
     const started = Date.now()
     const outcome = await Effect.runPromiseExit(
       Effect.scoped(
@@ -144,7 +167,9 @@ describe("RedisStore under faults", () => {
     )
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(failureTag(outcome)).toBe("StoreUnavailable")
-    const message = String(Exit.isFailure(outcome) ? (outcome.cause.reasons[0] as { error?: Error }).error?.message : "")
+    const message = String(
+      Exit.isFailure(outcome) ? (outcome.cause.reasons[0] as { error?: Error }).error?.message : "",
+    )
     expect(message).toMatch(/lacks a permission/)
     expect(message).toMatch(/ACL SETUSER/)
 
@@ -154,9 +179,13 @@ describe("RedisStore under faults", () => {
       ),
     )
     expect(failureTag(wrongPassword)).toBe("StoreUnavailable")
-    expect(String(Exit.isFailure(wrongPassword) ? (wrongPassword.cause.reasons[0] as { error?: Error }).error?.message : "")).toMatch(
-      /credentials/,
-    )
+    expect(
+      String(
+        Exit.isFailure(wrongPassword)
+          ? (wrongPassword.cause.reasons[0] as { error?: Error }).error?.message
+          : "",
+      ),
+    ).toMatch(/credentials/)
     expect(unhandled).toEqual([])
   })
 

@@ -25,12 +25,18 @@ export const openStore = async (options: RedisStore.Options): Promise<OpenStore>
 /** The `_tag` of a failed exit's error, or "success". */
 export const failureTag = (exit: Exit.Exit<unknown, StoreError | unknown>): string => {
   if (Exit.isSuccess(exit)) return "success"
-  const failure = exit.cause.reasons.find((r) => r._tag === "Fail") as { error?: { _tag?: string } } | undefined
+  const failure = exit.cause.reasons.find((r) => r._tag === "Fail") as
+    | { error?: { _tag?: string } }
+    | undefined
   return failure?.error?._tag ?? "defect"
 }
 
 /** Polls `check` until it returns true or `millis` pass. */
-export const eventually = async (check: () => Promise<boolean>, millis = 10_000, every = 50): Promise<boolean> => {
+export const eventually = async (
+  check: () => Promise<boolean>,
+  millis = 10_000,
+  every = 50,
+): Promise<boolean> => {
   const deadline = Date.now() + millis
   for (;;) {
     if (await check().catch(() => false)) return true
@@ -40,4 +46,5 @@ export const eventually = async (check: () => Promise<boolean>, millis = 10_000,
 }
 
 export const text = (s: string) => new TextEncoder().encode(s)
-export const read = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes))
+export const read = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes)

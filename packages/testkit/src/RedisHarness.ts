@@ -170,17 +170,26 @@ export interface RedisServerOptions {
   readonly clusterBus?: boolean | undefined
 }
 
-const waitUntilAnswering = async (port: number, password: string | undefined, child: ChildProcess, log: () => string) => {
+const waitUntilAnswering = async (
+  port: number,
+  password: string | undefined,
+  child: ChildProcess,
+  log: () => string,
+) => {
   const deadline = Date.now() + 10_000
   for (;;) {
     if (child.exitCode !== null) throw new RedisHarnessError(`redis-server on port ${port} exited: ${log()}`)
     try {
-      const reply = await command(port, ["PING"], { timeoutMillis: 500, ...(password === undefined ? {} : { password }) })
+      const reply = await command(port, ["PING"], {
+        timeoutMillis: 500,
+        ...(password === undefined ? {} : { password }),
+      })
       if (reply.startsWith("+PONG")) return
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new RedisHarnessError(`redis-server on port ${port} did not answer within 10 s: ${log()}`)
+    if (Date.now() > deadline)
+      throw new RedisHarnessError(`redis-server on port ${port} did not answer within 10 s: ${log()}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
@@ -306,13 +315,27 @@ export const startCluster = async (masters = 3): Promise<RedisCluster> => {
       nodes.push(
         await startRedis({
           clusterBus: true,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+          ],
         }),
       )
     }
     execFileSync(
       "redis-cli",
-      ["--cluster", "create", ...nodes.map((n) => `${HOST}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `${HOST}:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
       { stdio: "ignore", timeout: 30_000 },
     )
     const deadline = Date.now() + 20_000
@@ -373,7 +396,8 @@ export const startSentinel = async (name = "strata"): Promise<RedisSentinelSet> 
       for (;;) {
         const reply = await sentinel.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
         if (reply.includes(String(master.port))) break
-        if (Date.now() > deadline) throw new RedisHarnessError(`sentinel does not know master ${name}: ${reply}`)
+        if (Date.now() > deadline)
+          throw new RedisHarnessError(`sentinel does not know master ${name}: ${reply}`)
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }

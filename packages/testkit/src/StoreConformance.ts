@@ -119,11 +119,14 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       const prefix = space("distinct")
       await fc.assert(
         fc.asyncProperty(
-          fc.uniqueArray(fc.tuple(fc.constantFrom("a", "a:", "a:b", "ab", ""), Arbitraries.wellFormedString), {
-            minLength: 1,
-            maxLength: 8,
-            selector: ([s, k]) => `${s.length}|${s}|${k}`,
-          }),
+          fc.uniqueArray(
+            fc.tuple(fc.constantFrom("a", "a:", "a:b", "ab", ""), Arbitraries.wellFormedString),
+            {
+              minLength: 1,
+              maxLength: 8,
+              selector: ([s, k]) => `${s.length}|${s}|${k}`,
+            },
+          ),
           async (pairs) => {
             const run1 = Math.random().toString(36).slice(2)
             const writes = pairs.map(([s, k], i) => [`${prefix}.${run1}${s}`, k, text(String(i))] as const)

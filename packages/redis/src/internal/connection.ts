@@ -61,8 +61,13 @@ export const createClient = (options: ConnectionOptions): Client => {
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
   const socketTimeout = options.socketTimeoutMillis ?? commandTimeout * 2
   const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
-  if (chosen > 1 && !(options.url !== undefined && options.redis !== undefined && options.cluster === undefined)) {
-    throw new Error("RedisStore: give either `url` (optionally with `redis` options), `redis`, or `cluster`, not several")
+  if (
+    chosen > 1 &&
+    !(options.url !== undefined && options.redis !== undefined && options.cluster === undefined)
+  ) {
+    throw new Error(
+      "RedisStore: give either `url` (optionally with `redis` options), `redis`, or `cluster`, not several",
+    )
   }
   let client: Client
   if (options.cluster !== undefined) {
@@ -108,21 +113,28 @@ export const runScript = <Args extends ReadonlyArray<string | number | Uint8Arra
   key: string,
   ...args: Args
 ): Promise<Result> =>
-  (client as unknown as Record<string, (...a: Array<unknown>) => Promise<Result>>)[script.name]!(key, ...args.map(binary))
+  (client as unknown as Record<string, (...a: Array<unknown>) => Promise<Result>>)[script.name]!(
+    key,
+    ...args.map(binary),
+  )
 
 /** ioredis sends only `Buffer`s as binary (other typed arrays become "1,2,3"): wrap without copying. */
 const binary = (arg: string | number | Uint8Array): string | number | Buffer =>
-  arg instanceof Uint8Array && !Buffer.isBuffer(arg) ? Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength) : arg
+  arg instanceof Uint8Array && !Buffer.isBuffer(arg)
+    ? Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
+    : arg
 
 /** Turns a driver error into Strata's typed store errors. */
 export const toStoreError =
   (operation: string, commandTimeoutMillis: number) =>
   (cause: unknown): StoreUnavailable | Timeout => {
     const message = cause instanceof Error ? cause.message : String(cause)
-    if (/timed out/i.test(message)) return new Timeout({ operation: `redis ${operation}`, millis: commandTimeoutMillis })
+    if (/timed out/i.test(message))
+      return new Timeout({ operation: `redis ${operation}`, millis: commandTimeoutMillis })
     return new StoreUnavailable({ store: "redis", operation, message, cause })
   }
 
 /** Whether a connection error means the credentials or permissions are wrong (retrying will not help). */
 export const isAccessError = (error: unknown): boolean =>
-  error instanceof Error && /WRONGPASS|NOAUTH|NOPERM|invalid username-password|no permissions/i.test(error.message)
+  error instanceof Error &&
+  /WRONGPASS|NOAUTH|NOPERM|invalid username-password|no permissions/i.test(error.message)
