@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs"
+import { RedisHarness } from "@strata/testkit/servers"
 import { describe, expect, it } from "vitest"
 import * as EffectApi from "../samples/effect-api.ts"
 import * as QuickStart from "../samples/quick-start.ts"
+import * as RedisTier from "../samples/redis-tier.ts"
 
 describe("docs samples", () => {
   it("the README's quick-start sample runs and returns the typed profile", async () => {
@@ -19,5 +21,14 @@ describe("docs samples", () => {
       product: { id: 7, name: "Product 7", priceCents: 1_999 },
       cached: true,
     })
+  })
+
+  it("the Redis tier sample runs against a real redis-server", async () => {
+    const server = await RedisHarness.startRedis()
+    try {
+      expect(await RedisTier.main(server.url)).toEqual({ userId: 7, roles: ["admin"] })
+    } finally {
+      await RedisHarness.stopAll([server])
+    }
   })
 })
