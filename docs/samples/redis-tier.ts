@@ -21,6 +21,8 @@ export const main = (url: string) =>
   Effect.runPromise(
     program.pipe(
       Effect.map(Option.getOrUndefined),
-      Effect.provide(Cache.layer({ l2: RedisStore.layer({ url, prefix: "docs:", commandTimeoutMillis: 500 }) })),
+      Effect.provide(
+        Cache.layer({ l2: RedisStore.layer({ url, prefix: "docs:", commandTimeoutMillis: 500 }) }),
+      ),
     ),
   )
