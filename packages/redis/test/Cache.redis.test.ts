@@ -114,4 +114,85 @@ describe("the cache over a real Redis", () => {
       { numRuns: 200 },
     )
   })
+
+  it("a tag invalidated through one cache makes the entries a miss for another cache on the same Redis", async () => {
+    const Tagged = Keyspace.make({
+      name: "redis.tagged",
+      key: Schema.Int,
+      value: Schema.String,
+      ttl: "1 minute",
+      tags: (id) => [`group:${id % 2}`],
+    })
+    const a = await makeCache({ l1: false })
+    const b = await makeCache({ l1: false })
+    await run(
+      a.setMany(Tagged, [
+        [1, "one"],
+        [2, "two"],
+        [3, "three"],
+      ]),
+    )
+    expect(await run(b.getMany(Tagged, [1, 2, 3]))).toEqual([
+      Option.some("one"),
+      Option.some("two"),
+      Option.some("three"),
+    ])
+    await run(b.invalidateTag("group:1"))
+    expect(await run(a.getMany(Tagged, [1, 2, 3]))).toEqual([
+      Option.none(),
+      Option.some("two"),
+      Option.none(),
+    ])
+  })
+})
+
+describe("keys on a Redis Cluster", () => {
+  it("a keyspace with a keyspace-wide hash tag puts every key in one slot; others spread over the slots", async () => {
+    const nodes = inject("clusterNodes")
+    const clustered = await openStore({ cluster: { nodes }, prefix: `slots-${randomUUID().slice(0, 6)}:` })
+    try {
+      const slotCache = await Effect.runPromise(
+        Scope.provide(Cache.make({ l1: false }, clustered.store), scope),
+      )
+      const OneSlot = Keyspace.make({
+        name: "cart",
+        key: Schema.Int,
+        value: Schema.Int,
+        ttl: 60_000,
+        hashTag: "keyspace",
+      })
+      const Spread = Keyspace.make({ name: "spread", key: Schema.Int, value: Schema.Int, ttl: 60_000 })
+      const ids = Array.from({ length: 20 }, (_, i) => i)
+      await run(
+        slotCache.setMany(
+          OneSlot,
+          ids.map((i) => [i, i] as const),
+        ),
+      )
+      await run(
+        slotCache.setMany(
+          Spread,
+          ids.map((i) => [i, i] as const),
+        ),
+      )
+      expect(await run(slotCache.getMany(OneSlot, ids))).toEqual(ids.map((i) => Option.some(i)))
+      expect(await run(slotCache.getMany(Spread, ids))).toEqual(ids.map((i) => Option.some(i)))
+      const slots = async (ks: typeof OneSlot) =>
+        new Set(
+          await Promise.all(
+            ids.map(
+              (i) =>
+                clustered.store.client.cluster(
+                  "KEYSLOT",
+                  `x:${ks.id}:0:${ks.storeKey(i)}`,
+                ) as Promise<number>,
+            ),
+          ),
+        )
+      expect((await slots(OneSlot)).size).toBe(1)
+      expect((await slots(Spread)).size).toBeGreaterThan(10)
+    } finally {
+      await clustered.close()
+    }
+  })
 })
