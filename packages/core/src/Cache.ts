@@ -278,10 +278,12 @@ export const make = Effect.fnUntraced(function* (
     })
 
   /** What L2 holds under a key, decoded, if alive and current. Corrupt bytes are dropped with an event. */
-  const readL2 = <K, V>(keyspace: Keyspace<K, V>, storeKey: string) =>
+  /**
+   * Checks bytes read from L2: undecodable ones are dropped from the store and
+   * reported; dead entries and entries whose tags were invalidated are misses.
+   */
+  const acceptStored = <K, V>(keyspace: Keyspace<K, V>, storeKey: string, bytes: Uint8Array | undefined) =>
     Effect.gen(function* () {
-      if (l2 === undefined) return undefined
-      const bytes = yield* l2.get(keyspace.id, storeKey)
       if (bytes === undefined) return undefined
       const entry = Entry.decode(keyspace, bytes)
       if (Result.isFailure(entry)) {
@@ -292,7 +294,7 @@ export const make = Effect.fnUntraced(function* (
           tier: "l2",
           reason: entry.failure,
         })
-        yield* l2.delete(keyspace.id, storeKey)
+        yield* l2!.delete(keyspace.id, storeKey)
         return undefined
       }
       const e = entry.success
@@ -307,6 +309,12 @@ export const make = Effect.fnUntraced(function* (
       }
       return { entry: e, bytes }
     })
+
+  /** What L2 holds under a key, decoded, if alive and current. */
+  const readL2 = <K, V>(keyspace: Keyspace<K, V>, storeKey: string) =>
+    l2 === undefined
+      ? Effect.succeed(undefined)
+      : Effect.flatMap(l2.get(keyspace.id, storeKey), (bytes) => acceptStored(keyspace, storeKey, bytes))
 
   /** L2 read, then L1 fill. Returns the fresh value or MISS, and the stale candidate if any. */
   const readThrough = <K, V>(keyspace: Keyspace<K, V>, storeKey: string) =>
@@ -527,30 +535,9 @@ export const make = Effect.fnUntraced(function* (
         )
         for (let m = 0; m < missing.length; m++) {
           const i = missing[m]!
-          const bytes = stored[m]
-          if (bytes === undefined) continue
-          const entry = Entry.decode(keyspace, bytes)
-          if (Result.isFailure(entry)) {
-            emit({
-              _tag: "EntryDropped",
-              keyspace: keyspace.id,
-              key: storeKeys[i]!,
-              tier: "l2",
-              reason: entry.failure,
-            })
-            yield* l2.delete(keyspace.id, storeKeys[i]!)
-            continue
-          }
-          const e = entry.success
-          if (e.staleUntil <= wallNow()) continue
-          if (e.tagVersions !== undefined) {
-            const tags: Array<string> = []
-            for (let t = 0; t < e.tagVersions.length; t += 2) tags.push(e.tagVersions[t] as string)
-            const current = yield* currentTagVersions(tags)
-            let ok = true
-            for (let t = 1; t < e.tagVersions.length; t += 2) if (current![t] !== e.tagVersions[t]) ok = false
-            if (!ok) continue
-          }
+          const found = yield* acceptStored(keyspace, storeKeys[i]!, stored[m])
+          if (found === undefined) continue
+          const { entry: e, bytes } = found
           const value = fill(
             keyspace,
             storeKeys[i]!,
