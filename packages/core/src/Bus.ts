@@ -29,26 +29,47 @@ export const ClearSpace = Schema.TaggedStruct("ClearSpace", {
   space: Schema.String,
 })
 
-/** One invalidation carried by the bus. */
-export const Invalidation = Schema.Union([InvalidateKeys, InvalidateTag, ClearSpace])
-export type Invalidation = typeof Invalidation.Type
+/**
+ * A process filled these keys of a space in L2 (after holding their lease):
+ * processes waiting for the lease read them now instead of polling.
+ */
+export const Filled = Schema.TaggedStruct("Filled", {
+  space: Schema.String,
+  keys: Schema.Array(Schema.String),
+})
 
-/** The bus may have missed messages; `reason` says why (for events and logs). */
+/** One message carried by the bus. */
+export const Message = Schema.Union([InvalidateKeys, InvalidateTag, ClearSpace, Filled])
+export type Message = typeof Message.Type
+
+/** A message that makes L1 copies stale (every message but `Filled`). */
+export type Invalidation = Exclude<Message, { readonly _tag: "Filled" }>
+
+/**
+ * The bus may have missed messages. `connected: false`: delivery is down
+ * now (the cache bounds L1 staleness until it is back); `connected: true`:
+ * delivery is back after a lapse. `reason` says why, for events and logs.
+ */
 export interface Gap {
   readonly _tag: "Gap"
   readonly reason: string
+  readonly connected: boolean
 }
 
-/** What a subscriber receives: invalidations from other processes, and gaps. */
-export type BusEvent = Invalidation | Gap
+/** What a subscriber receives: messages from other processes, and gaps. */
+export type BusEvent = Message | Gap
 
 /** The operations every bus provides. */
 export interface Service {
   readonly name: string
-  /** Broadcasts invalidations to every other process; a process never receives its own. */
-  readonly publish: (invalidations: ReadonlyArray<Invalidation>) => Effect.Effect<void, BusUnavailable>
   /**
-   * Delivers every invalidation from other processes, and a `Gap` whenever
+   * Broadcasts messages to every other process; a process never receives its
+   * own. A bus that cannot send now may queue the messages and retry; it
+   * fails only when it cannot even do that.
+   */
+  readonly publish: (messages: ReadonlyArray<Message>) => Effect.Effect<void, BusUnavailable>
+  /**
+   * Delivers every message from other processes, and a `Gap` whenever
    * delivery may have lapsed, to `onEvent` until the scope closes.
    */
   readonly subscribe: (onEvent: (event: BusEvent) => void) => Effect.Effect<void, never, Scope.Scope>

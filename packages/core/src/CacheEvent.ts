@@ -1,11 +1,12 @@
 /**
  * The events a cache reports: what it recovered from on its own, so nothing
  * is swallowed silently. Subscribe with `cache.events` (Effect) or
- * `cache.on(listener)` (Promise facade) and log or count them.
+ * `cache.onEvent(listener)` / `cache.on(listener)` (Promise facade) and log
+ * or count them.
  *
  * @since 0.1.0
  */
-import type { StoreError } from "./Errors.ts"
+import type { BusUnavailable, StoreError } from "./Errors.ts"
 
 /**
  * Stored bytes were dropped because they did not decode, had an unknown
@@ -20,11 +21,16 @@ export interface EntryDropped {
   readonly reason: string
 }
 
-/** A loader failed and a stale value, still inside its grace window, was served instead. */
+/**
+ * A stale value, still inside its grace window, was served instead of
+ * waiting for or failing with the loader: `"loader failed"` or `"soft timeout"`
+ * (the load goes on in the background and fills the cache when it ends).
+ */
 export interface StaleServed {
   readonly _tag: "StaleServed"
   readonly keyspace: string
   readonly key: string
+  readonly reason: "loader failed" | "soft timeout"
   readonly cause: unknown
 }
 
@@ -40,5 +46,26 @@ export interface StoreFailed {
   readonly error: StoreError
 }
 
+/** An invalidation could not be handed to the bus; other processes see the change when their L1 copies expire. */
+export interface BusFailed {
+  readonly _tag: "BusFailed"
+  readonly error: BusUnavailable
+}
+
+/** The bus reported a gap (lost delivery): L1 was dropped, and is capped while the bus is down. */
+export interface BusGap {
+  readonly _tag: "BusGap"
+  readonly reason: string
+  readonly connected: boolean
+  /** L1 entries dropped because of this gap. */
+  readonly dropped: number
+}
+
+/** The shared tier's circuit breaker changed state. */
+export interface CircuitChanged {
+  readonly _tag: "CircuitChanged"
+  readonly state: "closed" | "open" | "half-open"
+}
+
 /** Every event a cache reports. */
-export type CacheEvent = EntryDropped | StaleServed | StoreFailed
+export type CacheEvent = EntryDropped | StaleServed | StoreFailed | BusFailed | BusGap | CircuitChanged

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Cause, Effect, Exit, type Layer, ManagedRuntime, Option } from "effect"
+import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
 import { LoaderFailed } from "./Errors.ts"
@@ -20,17 +21,22 @@ import type { Store } from "./Store.ts"
 export interface CreateCacheOptions extends Cache.Options {
   /** A layer providing the shared tier, such as `MemoryStore.layer()` or `RedisStore.layer(...)`. */
   readonly l2?: Layer.Layer<Store, unknown> | undefined
+  /** A layer providing the bus, such as `RedisBus.layer(...)`. */
+  readonly bus?: Layer.Layer<Bus, unknown> | undefined
 }
 
-/** Per-call options of `set` and `getOrSet`: `ttl` and `staleFor` overrides. */
+/** Per-call options of `set`: `ttl` and `staleFor` overrides. */
 export type WriteOptions = Cache.WriteOptions
+
+/** Per-call options of `getOrSet`: TTL overrides and loader timeouts. */
+export type LoadOptions = Cache.LoadOptions
 
 /** The operations on one keyspace. */
 export interface KeyspaceClient<K, V> {
   /** The fresh value, or `undefined` on a miss. */
   get(key: K): Promise<V | undefined>
   /** The fresh value; on a miss, calls `loader` once for all concurrent callers and stores its result. */
-  getOrSet(key: K, loader: (key: K) => V | Promise<V>, options?: WriteOptions): Promise<V>
+  getOrSet(key: K, loader: (key: K) => V | Promise<V>, options?: LoadOptions): Promise<V>
   set(key: K, value: V, options?: WriteOptions): Promise<void>
   delete(key: K): Promise<void>
   getMany(keys: ReadonlyArray<K>): Promise<Array<V | undefined>>

@@ -142,6 +142,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           return true
         }),
     },
+    refresh: undefined,
     leases: {
       acquire: (space, key, ttlMillis) =>
         Effect.sync(() => {

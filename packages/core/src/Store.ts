@@ -131,6 +131,13 @@ export interface Service {
   readonly versioned: Versioned | undefined
   /** Leases, when `capabilities.leases`. */
   readonly leases: Leases | undefined
+  /**
+   * Forgets what the store caches about spaces (such as the generation a
+   * Redis store keys a space under) and reads it again: the cache calls it
+   * when the bus says another process cleared a space, or after a gap.
+   * `undefined` when the store caches nothing.
+   */
+  readonly refresh: ((spaces: ReadonlyArray<string> | "all") => Effect.Effect<void, StoreError>) | undefined
 }
 
 /**

@@ -6,13 +6,23 @@
  */
 export * as Bus from "./Bus.ts"
 export * as Cache from "./Cache.ts"
-export type { CacheEvent, EntryDropped, StaleServed, StoreFailed } from "./CacheEvent.ts"
+export type {
+  BusFailed,
+  BusGap,
+  CacheEvent,
+  CircuitChanged,
+  EntryDropped,
+  StaleServed,
+  StoreFailed,
+} from "./CacheEvent.ts"
+export * as CacheMetrics from "./CacheMetrics.ts"
 export * as Entry from "./Entry.ts"
 export * from "./Errors.ts"
 export * as Facade from "./Facade.ts"
 export { type CounterClient, createCache, type KeyspaceClient, type StrataCache } from "./Facade.ts"
 export * as KeyEncoding from "./KeyEncoding.ts"
 export * as Keyspace from "./Keyspace.ts"
+export * as MemoryBus from "./MemoryBus.ts"
 export * as MemoryStore from "./MemoryStore.ts"
 export * as SingleFlight from "./SingleFlight.ts"
 export * as Store from "./Store.ts"

@@ -309,6 +309,19 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           runScript(client, Scripts.releaseLease, `${prefix}${space}:lease:${key}`, token),
         ).pipe(Effect.map((released) => released === 1)),
     },
+    refresh: (spaces) =>
+      spaces === "all"
+        ? refreshGenerations
+        : call("refresh generations", () =>
+            Promise.all(spaces.map((space) => client.get(metaKey(space)))),
+          ).pipe(
+            Effect.tap((values) =>
+              Effect.sync(() => {
+                for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
+              }),
+            ),
+            Effect.asVoid,
+          ),
     diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
     refreshGenerations,
     client,

@@ -1,0 +1,60 @@
+/**
+ * The Effect metrics a cache reports, labelled with `cache` (the cache's
+ * name). Counters are kept as plain numbers on the hot path and pushed into
+ * these metrics every `metricsIntervalMillis` (and whenever `stats()` is
+ * read), so an L1 hit pays no metric update.
+ *
+ * @since 0.1.0
+ */
+import { Metric } from "effect"
+
+/** Hits, by `tier` (`l1`, `l2`). */
+export const hits = Metric.counter("strata_cache_hits", {
+  description: "Fresh values served, by tier",
+  incremental: true,
+})
+/** Reads that found no fresh value. */
+export const misses = Metric.counter("strata_cache_misses", {
+  description: "Reads that found no fresh value",
+  incremental: true,
+})
+/** Stale values served on a loader failure or soft timeout. */
+export const staleServed = Metric.counter("strata_cache_stale_served", {
+  description: "Stale values served",
+  incremental: true,
+})
+/** Loader calls (one per single flight). */
+export const loads = Metric.counter("strata_cache_loads", { description: "Loader calls", incremental: true })
+/** Loader calls that failed. */
+export const loadFailures = Metric.counter("strata_cache_load_failures", {
+  description: "Loader calls that failed",
+  incremental: true,
+})
+/** Callers that joined a load in flight. */
+export const coalesced = Metric.counter("strata_cache_coalesced", {
+  description: "Callers that joined a load in flight",
+  incremental: true,
+})
+/** Bus messages, by `direction` (`in`, `out`). */
+export const busMessages = Metric.counter("strata_cache_bus_messages", {
+  description: "Bus messages",
+  incremental: true,
+})
+/** Gaps the bus reported. */
+export const gaps = Metric.counter("strata_cache_gaps", { description: "Bus gaps", incremental: true })
+/** L1 entries dropped because of gaps. */
+export const gapDrops = Metric.counter("strata_cache_gap_l1_drops", {
+  description: "L1 entries dropped on gaps",
+  incremental: true,
+})
+/** Shared-tier calls that failed or timed out. */
+export const l2Errors = Metric.counter("strata_cache_l2_errors", {
+  description: "Shared tier errors",
+  incremental: true,
+})
+/** Circuit breaker state: 0 closed, 1 half-open, 2 open. */
+export const circuitState = Metric.gauge("strata_cache_circuit_state", {
+  description: "0 closed, 1 half-open, 2 open",
+})
+/** Entries in L1. */
+export const l1Entries = Metric.gauge("strata_cache_l1_entries", { description: "Entries in L1" })
