@@ -61,6 +61,7 @@ import { MAX_DURATION_MS, toMillis } from "./internal/duration.ts"
 import { FillGuard, type Ticket } from "./internal/fillGuard.ts"
 import { freezeDeep } from "./internal/freeze.ts"
 import { L1, type L1Slot } from "./internal/l1.ts"
+import { getOrCreate } from "./internal/maps.ts"
 import * as Msgpack from "./internal/msgpack.ts"
 import type { Counter, Keyspace } from "./Keyspace.ts"
 import * as SingleFlight from "./SingleFlight.ts"
@@ -261,7 +262,6 @@ export interface Service {
 export class Cache extends Context.Service<Cache, Service>()("@strata/core/Cache") {}
 
 const MISS: unique symbol = Symbol("strata/miss")
-type Miss = typeof MISS
 
 const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024
 
@@ -935,8 +935,7 @@ export const make = Effect.fnUntraced(function* (
       const key = waiterKey(keyspace.id, storeKey)
       while (monoNow() < deadline) {
         const woken = Deferred.makeUnsafe<void>()
-        let set = waiters.get(key)
-        if (set === undefined) waiters.set(key, (set = new Set()))
+        const set = getOrCreate(waiters, key, () => new Set<Deferred.Deferred<void>>())
         set.add(woken)
         yield* Effect.raceFirst(
           Deferred.await(woken),

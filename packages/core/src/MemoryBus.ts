@@ -8,6 +8,7 @@
  */
 import { Effect, Layer } from "effect"
 import { Bus, type BusEvent, type Message, type Service } from "./Bus.ts"
+import { getOrCreate } from "./internal/maps.ts"
 
 /** A delivery: run it to hand the event to its subscriber. */
 export type Deliver = (deliver: () => void, event: BusEvent, to: string) => void
@@ -54,9 +55,7 @@ export const hub = (deliver: Deliver = (run) => run()): Hub => {
       subscribe: (onEvent) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            let listeners = subscribers.get(nodeId)
-            if (listeners === undefined) subscribers.set(nodeId, (listeners = new Set()))
-            listeners.add(onEvent)
+            getOrCreate(subscribers, nodeId, () => new Set()).add(onEvent)
           }),
           () => Effect.sync(() => subscribers.get(nodeId)?.delete(onEvent)),
         ),

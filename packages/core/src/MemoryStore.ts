@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto"
 import { Clock, Effect, Layer } from "effect"
 import * as Entry from "./Entry.ts"
 import { monotonicMillis } from "./internal/clock.ts"
+import { getOrCreate } from "./internal/maps.ts"
 import { Sieve, type Slot } from "./internal/sieve.ts"
 import { type Service, Store } from "./Store.ts"
 
@@ -147,13 +148,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       acquire: (space, key, ttlMillis) =>
         Effect.sync(() => {
           const at = now()
-          let held = leases.get(space)
-          const current = held?.get(key)
+          const held = getOrCreate(leases, space, () => new Map())
+          const current = held.get(key)
           if (current !== undefined && current.expiresAt > at) return undefined
-          if (held === undefined) {
-            held = new Map()
-            leases.set(space, held)
-          }
           const token = randomUUID()
           held.set(key, { token, expiresAt: at + ttlMillis })
           return token

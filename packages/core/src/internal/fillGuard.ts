@@ -9,6 +9,8 @@
  * so memory is bounded by concurrency, not by the number of keys ever
  * invalidated.
  */
+import { getOrCreate } from "./maps.ts"
+
 export interface Ticket {
   readonly space: string
   readonly key: string
@@ -24,17 +26,13 @@ export class FillGuard {
 
   begin(space: string, key: string, tags: ReadonlyArray<string> | undefined): Ticket {
     const ticket: Ticket = { space, key, tags, voided: false }
-    let keys = this.bySpace.get(space)
-    if (keys === undefined) this.bySpace.set(space, (keys = new Map()))
-    let tickets = keys.get(key)
-    if (tickets === undefined) keys.set(key, (tickets = new Set()))
-    tickets.add(ticket)
+    getOrCreate(
+      getOrCreate(this.bySpace, space, () => new Map()),
+      key,
+      () => new Set<Ticket>(),
+    ).add(ticket)
     if (tags !== undefined) {
-      for (const tag of tags) {
-        let tagged = this.byTag.get(tag)
-        if (tagged === undefined) this.byTag.set(tag, (tagged = new Set()))
-        tagged.add(ticket)
-      }
+      for (const tag of tags) getOrCreate(this.byTag, tag, () => new Set<Ticket>()).add(ticket)
     }
     return ticket
   }

@@ -15,6 +15,8 @@
  * Expired slots met by the hand are evicted whatever their flag, so expiry
  * frees room before live entries are evicted.
  */
+import { getOrCreate } from "./maps.ts"
+
 export interface Slot {
   visited: boolean
   /** Bytes charged against `maxBytes`. */
@@ -76,11 +78,7 @@ export class Sieve<S extends Slot> {
     }
     this.evict(now, 1, slot.size)
     // Looked up after evicting: eviction drops a space's map when it empties.
-    let keys = this.spaces.get(space)
-    if (keys === undefined) {
-      keys = new Map()
-      this.spaces.set(space, keys)
-    }
+    const keys = getOrCreate(this.spaces, space, () => new Map<string, Node<S>>())
     const node: Node<S> = { slot, space, key, newer: undefined, older: this.head }
     if (this.head !== undefined) this.head.newer = node
     this.head = node
