@@ -1,3 +1,3 @@
 import { project } from "../../scripts/vitest-project.ts"
 
-export default project("testkit")
+export default project("testkit", { testTimeout: 120_000 })

@@ -124,6 +124,8 @@ export interface Stats {
   readonly fillsInFlight: number
   /** Single flights in progress: 0 at quiescence. */
   readonly flightsInProgress: number
+  /** Loads waiting for another process's lease: 0 at quiescence. */
+  readonly leaseWaiters: number
 }
 
 /** Bounds of the in-process tier. */
@@ -1231,6 +1233,7 @@ export const make = Effect.fnUntraced(function* (
       l1Bytes: l1?.sieve.bytes ?? 0,
       fillsInFlight: guard.size,
       flightsInProgress: flights.size(),
+      leaseWaiters: waiters.size,
     }
   }
 

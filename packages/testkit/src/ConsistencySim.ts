@@ -1,0 +1,385 @@
+/**
+ * A simulation of several cache nodes sharing one store and one bus, where a
+ * `fc.scheduler` decides the order of everything that can race: each store
+ * call reaching the store and its reply coming back, each bus delivery, each
+ * loader's read of the source of truth and its return. Property tests run
+ * random workloads through it and check the engine's consistency invariants
+ * against a "database" of versioned values.
+ *
+ * @since 0.1.0
+ */
+import {
+  type Bus,
+  Cache,
+  Entry,
+  Keyspace,
+  MemoryBus,
+  MemoryStore,
+  type Store,
+  StoreUnavailable,
+} from "@strata/core"
+import { Clock, Effect, Exit, type Layer, ManagedRuntime, Option, Schema, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import type fc from "fast-check"
+
+/** What a loader returns: the key, the version it read from the database, and when. */
+export const Item = Schema.Struct({ key: Schema.String, version: Schema.Int, loadedAt: Schema.Number })
+export type Item = typeof Item.Type
+
+/** One operation of a workload. */
+export type Operation =
+  | { readonly _tag: "Read"; readonly node: number; readonly key: string }
+  | { readonly _tag: "Get"; readonly node: number; readonly key: string }
+  | {
+      readonly _tag: "Write"
+      readonly node: number
+      readonly key: string
+      /** Scheduler points the writer passes before committing, so reads can get ahead of it. */
+      readonly delay?: number | undefined
+    }
+  | { readonly _tag: "Advance"; readonly millis: number }
+
+export interface SimOptions {
+  readonly nodes: number
+  /** Turn the engine's stale-fill guards off (to show the invariants need them). */
+  readonly unsafe?: boolean | undefined
+  /** Deliver every bus message twice. */
+  readonly duplicateDeliveries?: boolean | undefined
+  /** Decides, per store delete, whether it fails (to check nothing is published for it). */
+  readonly failDeletes?: Iterator<boolean> | undefined
+  /** Decides, per loader call, whether it fails. */
+  readonly failLoads?: Iterator<boolean> | undefined
+  readonly ttlMillis?: number | undefined
+  readonly staleForMillis?: number | undefined
+  /** Leases on (default) or off. */
+  readonly leases?: boolean | undefined
+}
+
+export type Outcome =
+  | { readonly _tag: "Value"; readonly item: Item }
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Error"; readonly error: unknown }
+
+/** What happened to one read, for the invariants. */
+export interface Observation {
+  readonly operation: Operation & { readonly _tag: "Read" | "Get" }
+  /** The version of the key whose invalidation the node had applied when the read started. */
+  readonly appliedAtStart: number
+  readonly startedAt: number
+  readonly endedAt: number
+  readonly outcome: Outcome
+  /** StaleServed events for this key on this node while the read ran. */
+  readonly staleEvents: number
+}
+
+class InjectedFailure extends Schema.TaggedError<InjectedFailure>()("InjectedFailure", {}) {}
+
+export class Sim {
+  /** The source of truth: the current version of each key. */
+  readonly db = new Map<string, number>()
+  readonly observations: Array<Observation> = []
+  /** Per node and key: the highest database version whose invalidation the node has applied. */
+  readonly applied: Array<Map<string, number>>
+  /** Per node and key: versions this node wrote whose invalidation is not published yet. */
+  private readonly pending: Array<Map<string, Array<number>>>
+  /** Per node and key: deletes the store applied, and invalidations the node published. */
+  readonly deletesOk: Array<Map<string, number>>
+  readonly published: Array<Map<string, number>>
+  readonly staleEvents: Array<Map<string, number>>
+  readonly loaderCalls = new Map<string, number>()
+  readonly hub: MemoryBus.Hub
+  readonly caches: Array<Cache.Service> = []
+  readonly Items: Keyspace.Keyspace<string, Item>
+  private memory!: Store.Service
+  private runtime!: ManagedRuntime.ManagedRuntime<never, never>
+  private scope!: Scope.Closeable
+  /** The version each published message claims, by message object. */
+  private readonly claims = new WeakMap<object, ReadonlyArray<number>>()
+
+  constructor(
+    readonly s: fc.Scheduler,
+    readonly options: SimOptions,
+  ) {
+    const n = options.nodes
+    const perNode = <A>() => Array.from({ length: n }, () => new Map<string, A>())
+    this.applied = perNode()
+    this.pending = perNode()
+    this.deletesOk = perNode()
+    this.published = perNode()
+    this.staleEvents = perNode()
+    this.Items = Keyspace.make({
+      name: "sim.item",
+      key: Schema.String,
+      value: Item,
+      ttl: options.ttlMillis ?? 3_600_000,
+      staleFor: options.staleForMillis ?? 0,
+    })
+    this.hub = MemoryBus.hub((deliver, event, to) => {
+      const node = Number(to)
+      const apply = () => {
+        deliver()
+        if (event._tag === "InvalidateKeys") {
+          const claimed = this.claims.get(event) ?? []
+          event.keys.forEach((key, i) => this.raiseApplied(node, key, claimed[i] ?? 0))
+        }
+      }
+      const copies = this.options.duplicateDeliveries === true ? 2 : 1
+      for (let c = 0; c < copies; c++) {
+        void this.s.schedule(Promise.resolve(), `deliver ${event._tag} to ${to}`).then(apply)
+      }
+    })
+  }
+
+  raiseApplied(node: number, key: string, version: number) {
+    if (version > (this.applied[node]!.get(key) ?? 0)) this.applied[node]!.set(key, version)
+  }
+
+  private bump(map: Map<string, number>, key: string) {
+    map.set(key, (map.get(key) ?? 0) + 1)
+  }
+
+  /** A point the scheduler releases when it chooses. */
+  point(label: string) {
+    return Effect.promise(() => this.s.schedule(Promise.resolve(), label))
+  }
+
+  /** Wraps the shared store for one node: each call reaches it, and replies, at points of the scheduler's choosing. */
+  private scheduledStore(inner: Store.Service, node: number): Store.Service {
+    const around = <A, E>(label: string, effect: Effect.Effect<A, E>) =>
+      this.point(`${label} →`).pipe(
+        Effect.andThen(effect),
+        Effect.tap(() => this.point(`${label} ←`)),
+      )
+    const failDeletes = this.options.failDeletes
+    return {
+      ...inner,
+      capabilities: { ...inner.capabilities, local: false, leases: this.options.leases !== false },
+      get: (space, key) => around(`get ${key}`, inner.get(space, key)),
+      getMany: (space, keys) => around("getMany", inner.getMany(space, keys)),
+      set: (space, key, value, ttl) => around(`set ${key}`, inner.set(space, key, value, ttl)),
+      setMany: (space, writes) => around("setMany", inner.setMany(space, writes)),
+      delete: (space, key) =>
+        around(
+          `delete ${key}`,
+          Effect.suspend(() =>
+            failDeletes?.next().value === true
+              ? Effect.fail(
+                  new StoreUnavailable({ store: "sim", operation: "delete", message: "injected failure" }),
+                )
+              : inner
+                  .delete(space, key)
+                  .pipe(Effect.tap(() => Effect.sync(() => this.bump(this.deletesOk[node]!, key)))),
+          ),
+        ),
+      increment: (space, key, by, ttl) => around(`increment ${key}`, inner.increment(space, key, by, ttl)),
+      clear: (space) => around("clear", inner.clear(space)),
+      versioned:
+        inner.versioned === undefined
+          ? undefined
+          : {
+              get: (space, key) => around(`vget ${key}`, inner.versioned!.get(space, key)),
+              fill: (space, key, value, ttl, expected) =>
+                around(`fill ${key}@${expected}`, inner.versioned!.fill(space, key, value, ttl, expected)),
+            },
+      leases:
+        this.options.leases === false || inner.leases === undefined
+          ? undefined
+          : {
+              acquire: (space, key, ttl) => around(`lease ${key}`, inner.leases!.acquire(space, key, ttl)),
+              release: (space, key, token) =>
+                around(`release ${key}`, inner.leases!.release(space, key, token)),
+            },
+    }
+  }
+
+  private run<A, E>(effect: Effect.Effect<A, E>): Promise<A> {
+    return this.runtime.runPromise(effect)
+  }
+
+  async start() {
+    this.runtime = ManagedRuntime.make(TestClock.layer() as Layer.Layer<never>)
+    this.scope = await this.run(Scope.make())
+    this.memory = await this.run(Scope.provide(MemoryStore.make({ maxEntries: 100_000 }), this.scope))
+    for (let node = 0; node < this.options.nodes; node++) {
+      const nodeBus = this.hub.node(String(node))
+      const bus: Bus.Service = {
+        ...nodeBus,
+        publish: (messages) =>
+          Effect.suspend(() => {
+            for (const message of messages) {
+              if (message._tag !== "InvalidateKeys") continue
+              // The oldest unpublished write of this node is a safe lower bound for what the message announces.
+              this.claims.set(
+                message,
+                message.keys.map((key) => Math.min(...(this.pending[node]!.get(key) ?? [0]))),
+              )
+              for (const key of message.keys) this.bump(this.published[node]!, key)
+            }
+            return nodeBus.publish(messages)
+          }),
+      }
+      const cache = await this.run(
+        Scope.provide(
+          Cache.make(
+            {
+              name: `node${node}`,
+              unsafeDisableFillGuards: this.options.unsafe === true,
+              metricsIntervalMillis: 3_600_000,
+              circuitBreaker: false,
+              lease: { ttl: 200, pollInterval: 20 },
+            },
+            this.scheduledStore(this.memory, node),
+            bus,
+          ),
+          this.scope,
+        ),
+      )
+      cache.onEvent((event) => {
+        if (event._tag === "StaleServed") this.bump(this.staleEvents[node]!, event.key)
+      })
+      this.caches.push(cache)
+    }
+  }
+
+  async stop() {
+    await this.run(Scope.close(this.scope, Exit.void))
+    await this.runtime.dispose()
+  }
+
+  private loader(node: number, key: string) {
+    const sim = this
+    return Effect.gen(function* () {
+      sim.bump(sim.loaderCalls, `${node}:${key}`)
+      yield* sim.point(`load ${key} reads db`)
+      const version = sim.db.get(key) ?? 0
+      const loadedAt = yield* Clock.currentTimeMillis
+      yield* sim.point(`load ${key} returns v${version}`)
+      if (sim.options.failLoads?.next().value === true) return yield* new InjectedFailure()
+      return { key, version, loadedAt }
+    })
+  }
+
+  private now() {
+    return this.run(Clock.currentTimeMillis)
+  }
+
+  private storeKey(key: string) {
+    return this.Items.storeKey(key)
+  }
+
+  /** Runs one operation to completion (the scheduler interleaves it with the others). */
+  async perform(operation: Operation): Promise<void> {
+    if (operation._tag === "Advance") {
+      await this.run(TestClock.adjust(operation.millis))
+      return
+    }
+    const { node, key } = operation
+    const cache = this.caches[node]!
+    const storeKey = this.storeKey(key)
+    if (operation._tag === "Write") {
+      for (let i = 0; i < (operation.delay ?? 0); i++) await this.run(this.point(`write ${key} waits`))
+      await this.run(this.point(`write ${key} commits`))
+      const version = (this.db.get(key) ?? 0) + 1
+      this.db.set(key, version)
+      const queue = this.pending[node]!.get(storeKey) ?? []
+      queue.push(version)
+      this.pending[node]!.set(storeKey, queue)
+      const exit = await this.runtime.runPromiseExit(cache.delete(this.Items, key))
+      queue.splice(queue.indexOf(version), 1)
+      if (Exit.isSuccess(exit)) this.raiseApplied(node, storeKey, version)
+      return
+    }
+    const appliedAtStart = this.applied[node]!.get(storeKey) ?? 0
+    const staleBefore = this.staleEvents[node]!.get(storeKey) ?? 0
+    const startedAt = await this.now()
+    const effect: Effect.Effect<Option.Option<Item>, unknown> = operation._tag === "Read"
+      ? Effect.map(
+          cache.getOrSet(this.Items, key, () => this.loader(node, key)),
+          Option.some,
+        )
+      : cache.get(this.Items, key)
+    const exit = await this.runtime.runPromiseExit(effect)
+    const outcome: Outcome = Exit.isSuccess(exit)
+      ? Option.isSome(exit.value)
+        ? { _tag: "Value", item: exit.value.value }
+        : { _tag: "None" }
+      : { _tag: "Error", error: exit.cause }
+    this.observations.push({
+      operation,
+      appliedAtStart,
+      startedAt,
+      endedAt: await this.now(),
+      outcome,
+      staleEvents: (this.staleEvents[node]!.get(storeKey) ?? 0) - staleBefore,
+    })
+  }
+
+  /**
+   * Runs a workload. `Advance` operations are barriers: the operations
+   * between two of them start at once and the scheduler orders their steps;
+   * then time moves by the advance and the next group starts. Within a
+   * group, time moves (by `tick` ms) only when nothing else can run, to wake
+   * lease waiters. Fails if a group does not settle.
+   */
+  async runAll(operations: ReadonlyArray<Operation>, tick = 25): Promise<void> {
+    let group: Array<Operation> = []
+    for (const operation of [...operations, { _tag: "Advance", millis: 0 } as const]) {
+      if (operation._tag !== "Advance") {
+        group.push(operation)
+        continue
+      }
+      await this.runGroup(group, tick)
+      group = []
+      if (operation.millis > 0) await this.run(TestClock.adjust(operation.millis))
+    }
+  }
+
+  private async runGroup(operations: ReadonlyArray<Operation>, tick: number): Promise<void> {
+    let settled = false
+    let failure: unknown
+    const all = Promise.all(operations.map((op) => this.perform(op))).then(
+      () => {
+        settled = true
+      },
+      (error) => {
+        settled = true
+        failure = error
+      },
+    )
+    for (let round = 0; !settled; round++) {
+      if (round > 5_000) throw new Error("the workload did not settle: something waits for ever")
+      await this.s.waitAll()
+      await new Promise((resolve) => setImmediate(resolve))
+      if (!settled && this.s.count() === 0) await this.run(TestClock.adjust(tick))
+    }
+    await all
+    if (failure !== undefined) throw failure
+    // Let deliveries published at the very end arrive too.
+    while (this.s.count() > 0) {
+      await this.s.waitAll()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** The fresh value a node's L1 holds for a key, without touching L2. */
+  l1(node: number, key: string): Item | undefined {
+    return this.caches[node]!.peekUnsafe(this.Items, key)
+  }
+
+  /** The value L2 holds for a key (decoded), read past the scheduler. */
+  async l2(key: string): Promise<Item | undefined> {
+    const bytes = await this.run(this.memory.get(this.Items.id, this.storeKey(key)))
+    if (bytes === undefined) return undefined
+    const entry = Entry.decode(this.Items, bytes)
+    return entry._tag === "Success" ? entry.success.value : undefined
+  }
+
+  /** Whether any lease is still held (each key's lease can be taken now). */
+  async leaseHeld(key: string): Promise<boolean> {
+    const leases = this.memory.leases!
+    const token = await this.run(leases.acquire(this.Items.id, this.storeKey(key), 1))
+    if (token === undefined) return true
+    await this.run(leases.release(this.Items.id, this.storeKey(key), token))
+    return false
+  }
+}
