@@ -38,8 +38,16 @@ export const Filled = Schema.TaggedStruct("Filled", {
   keys: Schema.Array(Schema.String),
 })
 
+/**
+ * Everything in L1 may be stale: a process could not deliver some of its
+ * invalidations (its retry queue overflowed while it was cut off).
+ */
+export const Reset = Schema.TaggedStruct("Reset", {
+  reason: Schema.String,
+})
+
 /** One message carried by the bus. */
-export const Message = Schema.Union([InvalidateKeys, InvalidateTag, ClearSpace, Filled])
+export const Message = Schema.Union([InvalidateKeys, InvalidateTag, ClearSpace, Filled, Reset])
 export type Message = typeof Message.Type
 
 /** A message that makes L1 copies stale (every message but `Filled`). */
@@ -56,8 +64,14 @@ export interface Gap {
   readonly connected: boolean
 }
 
-/** What a subscriber receives: messages from other processes, and gaps. */
-export type BusEvent = Message | Gap
+/** A message arrived that could not be read (malformed, unknown, from a newer format); it was dropped. */
+export interface Dropped {
+  readonly _tag: "Dropped"
+  readonly reason: string
+}
+
+/** What a subscriber receives: messages from other processes, gaps, and dropped messages. */
+export type BusEvent = Message | Gap | Dropped
 
 /** The operations every bus provides. */
 export interface Service {

@@ -636,10 +636,18 @@ export const make = Effect.fnUntraced(function* (
         counts.busIn++
         for (const key of event.keys) wake(event.space, key)
         return
+      case "Reset":
+        counts.busIn++
+        dropEverything(`another process reset: ${event.reason}`, true)
+        refresh("all")
+        return
       case "Gap":
         busDown = !event.connected
         dropEverything(event.reason, event.connected)
         if (event.connected) refresh("all")
+        return
+      case "Dropped":
+        emit({ _tag: "BusMessageDropped", reason: event.reason })
     }
   }
 

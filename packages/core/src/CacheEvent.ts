@@ -61,6 +61,12 @@ export interface BusGap {
   readonly dropped: number
 }
 
+/** A bus message could not be read and was dropped. */
+export interface BusMessageDropped {
+  readonly _tag: "BusMessageDropped"
+  readonly reason: string
+}
+
 /** The shared tier's circuit breaker changed state. */
 export interface CircuitChanged {
   readonly _tag: "CircuitChanged"
@@ -68,4 +74,11 @@ export interface CircuitChanged {
 }
 
 /** Every event a cache reports. */
-export type CacheEvent = EntryDropped | StaleServed | StoreFailed | BusFailed | BusGap | CircuitChanged
+export type CacheEvent =
+  | EntryDropped
+  | StaleServed
+  | StoreFailed
+  | BusFailed
+  | BusGap
+  | BusMessageDropped
+  | CircuitChanged

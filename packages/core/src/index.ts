@@ -9,6 +9,7 @@ export * as Cache from "./Cache.ts"
 export type {
   BusFailed,
   BusGap,
+  BusMessageDropped,
   CacheEvent,
   CircuitChanged,
   EntryDropped,
@@ -24,5 +25,6 @@ export * as KeyEncoding from "./KeyEncoding.ts"
 export * as Keyspace from "./Keyspace.ts"
 export * as MemoryBus from "./MemoryBus.ts"
 export * as MemoryStore from "./MemoryStore.ts"
+export * as Msgpack from "./Msgpack.ts"
 export * as SingleFlight from "./SingleFlight.ts"
 export * as Store from "./Store.ts"

@@ -4,5 +4,6 @@
  *
  * @since 0.1.0
  */
+export * as RedisBus from "./RedisBus.ts"
 export * as RedisStore from "./RedisStore.ts"
 export * as Scripts from "./Scripts.ts"

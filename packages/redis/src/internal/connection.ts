@@ -27,7 +27,7 @@ export interface ConnectionOptions {
    * A connection that has commands in flight and receives nothing for this
    * long is destroyed and reconnected, failing those commands. This is what
    * detects a black-holed link (which stays "ready" for ever otherwise).
-   * Default: twice the command timeout.
+   * Default: twice the command timeout; 0 turns it off.
    */
   readonly socketTimeoutMillis?: number | undefined
 }
@@ -40,7 +40,7 @@ export type Client = Redis | Cluster
  * write queued during a partition and applied after it heals can overwrite a
  * newer value written meanwhile by another process.
  */
-const forced = (commandTimeout: number, connectTimeout: number, socketTimeout: number) =>
+const forced = (commandTimeout: number, connectTimeout: number, socketTimeout: number | undefined) =>
   ({
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -59,7 +59,8 @@ const ClusterClient = Cluster as unknown as new (...args: ReadonlyArray<unknown>
 export const createClient = (options: ConnectionOptions): Client => {
   const commandTimeout = options.commandTimeoutMillis ?? 500
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
-  const socketTimeout = options.socketTimeoutMillis ?? commandTimeout * 2
+  const socketTimeout =
+    options.socketTimeoutMillis === 0 ? undefined : (options.socketTimeoutMillis ?? commandTimeout * 2)
   const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
   if (
     chosen > 1 &&
