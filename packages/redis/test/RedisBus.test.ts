@@ -169,17 +169,24 @@ describe("RedisBus", () => {
 
   it("a blocked event loop is not taken for a dead link: no gap while the loop was busy", async () => {
     const ch = channel()
+    // Each hop through the proxy takes 150 ms, so with a ping every 100 ms one is nearly always pending when the loop blocks.
+    proxy = await FaultProxy.startFaultProxy(server.port)
+    proxy.delay(150)
     const a = await node(server.port, ch)
-    const b = await node(server.port, ch)
+    const b = await node(proxy.port, ch, {
+      heartbeatMillis: 100,
+      commandTimeoutMillis: 5_000,
+      connectTimeoutMillis: 20_000,
+    })
     await a.run(a.cache.set(Profiles, 1, { name: "v1" }))
     await received(b, 1)
     await b.run(b.cache.get(Profiles, 1))
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await new Promise((resolve) => setTimeout(resolve, 500))
     const busyUntil = Date.now() + 1_500
     while (Date.now() < busyUntil) {
-      // Block the loop past the heartbeat timeout.
+      // Block the loop for more than twice the heartbeat timeout.
     }
-    await new Promise((resolve) => setTimeout(resolve, 700))
+    await new Promise((resolve) => setTimeout(resolve, 800))
     expect(b.events.filter((e) => e._tag === "BusGap")).toEqual([])
     expect(b.cache.peekUnsafe(Profiles, 1)).toEqual({ name: "v1" })
   })
