@@ -87,6 +87,15 @@ export interface Service {
    * delivery may have lapsed, to `onEvent` until the scope closes.
    */
   readonly subscribe: (onEvent: (event: BusEvent) => void) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * When the subscription last showed a sign of life (a message, a heartbeat
+   * reply), as `performance.now()`; with `silenceBoundMillis`, how long a
+   * healthy bus may stay silent. A cache does not trust its L1 while the bus
+   * has been silent for longer: a blocked event loop or a dead link may be
+   * hiding invalidations. `undefined` for buses that cannot tell.
+   */
+  readonly lastHeard?: (() => number) | undefined
+  readonly silenceBoundMillis?: number | undefined
 }
 
 /**

@@ -352,7 +352,11 @@ export const make = Effect.fnUntraced(function* (
     l1 !== undefined && !(keyspace.kind === "counter" && l2 !== undefined)
   const read = (slot: L1Slot): unknown => (slot.copy === undefined ? slot.value : slot.copy())
 
+  // While the bus has been silent past its bound, invalidations may be waiting unseen: L1 is not trusted.
+  const lastHeard = bus?.lastHeard
+  const silenceBound = bus?.silenceBoundMillis ?? Number.POSITIVE_INFINITY
   const freshFromL1 = (space: string, key: string): unknown => {
+    if (lastHeard !== undefined && performance.now() - lastHeard() > silenceBound) return MISS
     const slot = l1!.sieve.get(space, key)
     if (slot === undefined) return MISS
     const now = l1!.now()

@@ -174,6 +174,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   let dropped = 0
   let publishFailures = 0
   let seq = 0
+  let lastHeard = performance.now()
   const lastSeq = new Map<string, number>()
   const listeners = new Set<(event: Bus.BusEvent) => void>()
   const deliver = (event: Bus.BusEvent) => {
@@ -187,6 +188,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   }
 
   const onPayload = (payload: Buffer) => {
+    lastHeard = performance.now()
     let raw: unknown
     try {
       raw = Msgpack.unpack(payload)
@@ -241,6 +243,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         () => {
           if (client !== subscriber || subscribed) return
           subscribed = true
+          lastHeard = performance.now()
           gap("the bus subscriber reconnected", true)
         },
         () => {},
@@ -267,6 +270,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   })
   subscribed = true
   everSubscribed = true
+  lastHeard = performance.now()
   yield* Effect.addFinalizer(() => Effect.sync(() => subscriber.disconnect()))
 
   // Heartbeat: a PING on the subscriber connection. Only responsive time counts towards the timeout:
@@ -296,6 +300,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             () => {
               if (fresh !== subscriber) return
               subscribed = true
+              lastHeard = performance.now()
               gap("the bus subscriber reconnected", true)
             },
             () => {},
@@ -310,6 +315,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     const client = subscriber
     client.ping().then(
       () => {
+        if (client === subscriber) lastHeard = performance.now()
         if (pending === probe) pending = undefined
       },
       () => {},
@@ -402,6 +408,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       publishFailures,
     }),
     subscriber: () => subscriber,
+    lastHeard: () => lastHeard,
+    // A healthy subscription answers a ping at least this often.
+    silenceBoundMillis: heartbeatMillis + heartbeatTimeout,
   }
   return service
 })
