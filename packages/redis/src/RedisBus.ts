@@ -238,8 +238,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     })
     client.on("ready", () => {
       if (client !== subscriber || !everSubscribed) return
-      // ioredis re-subscribes on its own; a PING answered after that proves the subscription is live again.
-      client.ping().then(
+      // Subscribe explicitly on every (re)connection: ioredis re-subscribes only channels it had confirmed,
+      // and a replacement connection whose first handshake failed has none. The PING answered after the
+      // SUBSCRIBE proves the subscription is live.
+      subscribeAndConfirm(client).then(
         () => {
           if (client !== subscriber || subscribed) return
           subscribed = true
@@ -248,6 +250,22 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         },
         () => {},
       )
+    })
+    client.on("end", () => {
+      // ioredis gave up on this connection (its first handshake failed): start another.
+      if (client === subscriber) setTimeout(() => client === subscriber && replaceSubscriber(), 200).unref()
+    })
+  }
+
+  /** Replaces the subscriber connection; the new one reports the reconnect gap once it is subscribed. */
+  const replaceSubscriber = () => {
+    const old = subscriber
+    subscribed = false
+    subscriber = createClient(subscriberOptions) as Redis
+    attachSubscriber(subscriber)
+    old.disconnect()
+    subscriber.connect().catch(() => {
+      // Retried by ioredis, or by the "end" handler above.
     })
   }
 
@@ -285,26 +303,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       pending.last = now
       if (pending.credited >= heartbeatTimeout) {
         pending = undefined
-        const zombie = subscriber
         subscribed = false
         gap(`the bus subscriber did not answer a ping within ${heartbeatTimeout} ms`, false)
-        // Replace the silent connection; the new one reports the reconnect gap once subscribed.
-        subscriber = createClient(subscriberOptions) as Redis
-        attachSubscriber(subscriber)
-        zombie.disconnect()
-        const fresh = subscriber
-        fresh
-          .connect()
-          .then(() => subscribeAndConfirm(fresh))
-          .then(
-            () => {
-              if (fresh !== subscriber) return
-              subscribed = true
-              lastHeard = performance.now()
-              gap("the bus subscriber reconnected", true)
-            },
-            () => {},
-          )
+        replaceSubscriber()
       }
       return
     }

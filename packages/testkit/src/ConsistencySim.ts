@@ -120,7 +120,7 @@ export class Sim {
         deliver()
         if (event._tag === "InvalidateKeys") {
           const claimed = this.claims.get(event) ?? []
-          event.keys.forEach((key, i) => this.raiseApplied(node, key, claimed[i] ?? 0))
+          for (let i = 0; i < event.keys.length; i++) this.raiseApplied(node, event.keys[i]!, claimed[i] ?? 0)
         }
       }
       const copies = this.options.duplicateDeliveries === true ? 2 : 1
