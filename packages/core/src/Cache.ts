@@ -65,6 +65,7 @@ import { getOrCreate } from "./internal/maps.ts"
 import * as Msgpack from "./internal/msgpack.ts"
 import type { Counter, Keyspace } from "./Keyspace.ts"
 import * as SingleFlight from "./SingleFlight.ts"
+import type * as StoreModule from "./Store.ts"
 import { Store, type Service as StoreService } from "./Store.ts"
 
 /** The internal space that holds tag versions in the shared tier. */
@@ -472,7 +473,12 @@ export const make = Effect.fnUntraced(function* (
             } else circuit?.failure()
           }),
         ),
-        Effect.withSpan(`strata.l2.${operation}`, { attributes: { "strata.cache": name } }),
+        // No stack trace per span: capturing one costs more than the rest of an L2 hit's bookkeeping.
+        Effect.withSpan(
+          `strata.l2.${operation}`,
+          { attributes: { "strata.cache": name } },
+          { captureStackTrace: false },
+        ),
       )
     })
 
@@ -495,78 +501,84 @@ export const make = Effect.fnUntraced(function* (
       return out
     })
 
-  /**
-   * Checks bytes read from L2: undecodable ones are dropped from the store and
-   * reported; dead entries and entries whose tags were invalidated are misses.
-   */
-  const acceptStored = <K, V>(keyspace: Keyspace<K, V>, storeKey: string, bytes: Uint8Array | undefined) =>
-    Effect.gen(function* () {
-      if (bytes === undefined) return undefined
-      const entry = Entry.decode(keyspace, bytes)
-      if (Result.isFailure(entry)) {
-        emit({
-          _tag: "EntryDropped",
-          keyspace: keyspace.id,
-          key: storeKey,
-          tier: "l2",
-          reason: entry.failure,
-        })
-        yield* viaL2("delete", l2!.delete(keyspace.id, storeKey))
-        return undefined
-      }
-      const e = entry.success
-      if (e.staleUntil <= wallNow()) return undefined
-      if (e.tagVersions !== undefined) {
-        const tags: Array<string> = []
-        for (let i = 0; i < e.tagVersions.length; i += 2) tags.push(e.tagVersions[i] as string)
-        const current = yield* currentTagVersions(tags)
-        for (let i = 1; i < e.tagVersions.length; i += 2) {
-          if (current![i] !== e.tagVersions[i]) return undefined
-        }
-      }
-      return { entry: e, bytes }
-    })
-
   /** What an L2 read found: the fresh value, a stale one, and the key's version for a later fill. */
   interface L2Read {
     readonly fresh: unknown
     readonly stale: StaleValue | undefined
     readonly version: number | undefined
   }
+  const noRead = (version: number | undefined): L2Read => ({ fresh: MISS, stale: undefined, version })
+
+  /** Whether an entry's tag versions are still current in L2 (the authority); no I/O for untagged entries. */
+  const tagsCurrentInL2 = (
+    tagVersions: Entry.TagVersions | undefined,
+  ): Effect.Effect<boolean, StoreError> => {
+    if (tagVersions === undefined) return Effect.succeed(true)
+    const tags: Array<string> = []
+    for (let i = 0; i < tagVersions.length; i += 2) tags.push(tagVersions[i] as string)
+    return Effect.map(currentTagVersions(tags), (current) => {
+      for (let i = 1; i < tagVersions.length; i += 2) if (current![i] !== tagVersions[i]) return false
+      return true
+    })
+  }
+
+  /**
+   * Checks bytes read from L2: undecodable ones are dropped from the store and
+   * reported; dead entries and entries whose tags were invalidated are misses.
+   * Decoding is synchronous, so an untagged hit adds no effect step.
+   */
+  const acceptStored = <K, V>(
+    keyspace: Keyspace<K, V>,
+    storeKey: string,
+    bytes: Uint8Array | undefined,
+  ): Effect.Effect<Entry.Entry<V> | undefined, StoreError> => {
+    if (bytes === undefined) return Effect.succeed(undefined)
+    const entry = Entry.decode(keyspace, bytes)
+    if (Result.isFailure(entry)) {
+      emit({ _tag: "EntryDropped", keyspace: keyspace.id, key: storeKey, tier: "l2", reason: entry.failure })
+      return Effect.as(viaL2("delete", l2!.delete(keyspace.id, storeKey)), undefined)
+    }
+    const e = entry.success
+    if (e.staleUntil <= wallNow()) return Effect.succeed(undefined)
+    if (e.tagVersions === undefined) return Effect.succeed(e)
+    return Effect.map(tagsCurrentInL2(e.tagVersions), (current) => (current ? e : undefined))
+  }
 
   /** Reads a key from L2 and fills L1 from it (if the ticket holds). */
-  const readThrough = <K, V>(keyspace: Keyspace<K, V>, storeKey: string, ticket: Ticket) =>
-    Effect.gen(function* () {
-      if (l2 === undefined) return { fresh: MISS, stale: undefined, version: undefined } as L2Read
-      const versioned = casFills ? l2.versioned : undefined
-      const { value: bytes, version } =
-        versioned === undefined
-          ? { value: yield* viaL2("get", l2.get(keyspace.id, storeKey)), version: undefined }
-          : yield* viaL2("get", versioned.get(keyspace.id, storeKey))
-      const found = yield* acceptStored(keyspace, storeKey, bytes)
-      if (found === undefined) return { fresh: MISS, stale: undefined, version } as L2Read
-      const { entry } = found
-      const value = fill(
-        keyspace,
-        storeKey,
-        entry.value,
-        found.bytes,
-        entry.freshUntil,
-        entry.staleUntil,
-        entry.tagVersions,
-        ticket,
-      )
-      const wall = wallNow()
-      if (entry.freshUntil > wall) {
-        counts.hitsL2++
-        return { fresh: value, stale: undefined, version } as L2Read
-      }
-      return {
-        fresh: MISS,
-        stale: { value, deadline: monoNow() + (entry.staleUntil - wall) },
-        version,
-      } as L2Read
+  const readThrough = <K, V>(
+    keyspace: Keyspace<K, V>,
+    storeKey: string,
+    ticket: Ticket,
+  ): Effect.Effect<L2Read, StoreError> => {
+    if (l2 === undefined) return Effect.succeed(noRead(undefined))
+    const versioned = casFills ? l2.versioned : undefined
+    const read: Effect.Effect<StoreModule.VersionedValue, StoreError> =
+      versioned === undefined
+        ? Effect.map(l2.get(keyspace.id, storeKey), (value) => ({ value, version: Number.NaN }))
+        : versioned.get(keyspace.id, storeKey)
+    return Effect.flatMap(viaL2("get", read), ({ value: bytes, version: read }) => {
+      const version = Number.isNaN(read) ? undefined : read
+      return Effect.map(acceptStored(keyspace, storeKey, bytes), (entry): L2Read => {
+        if (entry === undefined) return noRead(version)
+        const value = fill(
+          keyspace,
+          storeKey,
+          entry.value,
+          bytes!,
+          entry.freshUntil,
+          entry.staleUntil,
+          entry.tagVersions,
+          ticket,
+        )
+        const wall = wallNow()
+        if (entry.freshUntil > wall) {
+          counts.hitsL2++
+          return { fresh: value, stale: undefined, version }
+        }
+        return { fresh: MISS, stale: { value, deadline: monoNow() + (entry.staleUntil - wall) }, version }
+      })
     })
+  }
 
   /** Runs `f` with a fill ticket for the key, ended however `f` ends. */
   const withTicket = <A, E, R>(
@@ -575,11 +587,13 @@ export const make = Effect.fnUntraced(function* (
     storeKey: string,
     f: (ticket: Ticket) => Effect.Effect<A, E, R>,
   ) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => guard.begin(keyspace.id, storeKey, keyspace.tags?.(key))),
-      f,
-      (ticket) => Effect.sync(() => guard.end(ticket)),
-    )
+    Effect.suspend(() => {
+      const ticket = guard.begin(keyspace.id, storeKey, keyspace.tags?.(key))
+      return Effect.ensuring(
+        f(ticket),
+        Effect.sync(() => guard.end(ticket)),
+      )
+    })
 
   // ---- bus ----------------------------------------------------------------
 
@@ -891,14 +905,14 @@ export const make = Effect.fnUntraced(function* (
           )
           for (let m = 0; m < missing.length; m++) {
             const i = missing[m]!
-            const found = yield* acceptStored(keyspace, storeKeys[i]!, stored[m])
-            if (found === undefined) continue
-            const { entry: e, bytes } = found
+            const bytes = stored[m]
+            const e = yield* acceptStored(keyspace, storeKeys[i]!, bytes)
+            if (e === undefined) continue
             const value = fill(
               keyspace,
               storeKeys[i]!,
               e.value,
-              bytes,
+              bytes!,
               e.freshUntil,
               e.staleUntil,
               e.tagVersions,
@@ -1048,9 +1062,11 @@ export const make = Effect.fnUntraced(function* (
                   orElse: () =>
                     Effect.fail(new Timeout({ operation: `loader of ${keyspace.id}`, millis: hard })),
                 }),
-          Effect.withSpan("strata.loader", {
-            attributes: { "strata.cache": name, "strata.keyspace": keyspace.id },
-          }),
+          Effect.withSpan(
+            "strata.loader",
+            { attributes: { "strata.cache": name, "strata.keyspace": keyspace.id } },
+            { captureStackTrace: false },
+          ),
         )
 
         /** Loads, writes L2 (compare-and-set), fills L1 if the ticket holds, announces the fill. */
