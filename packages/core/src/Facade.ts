@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Layer, ManagedRuntime, Option } from "effect"
+import { Cause, Effect, Exit, type Layer, ManagedRuntime, Metric, Option } from "effect"
 import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
@@ -62,6 +62,8 @@ export interface StrataCache {
   stats(): Cache.Stats
   /** Registers an event listener; returns the function that removes it. */
   on(listener: (event: CacheEvent) => void): () => void
+  /** The Effect metrics of this process (`strata_cache_*` and any others), pushed up to date first. */
+  metrics(): Promise<ReadonlyArray<Metric.Metric.Snapshot>>
   /** Stops the cache and releases its tiers. */
   close(): Promise<void>
   /** The underlying Effect service, for code that mixes both styles. */
@@ -143,6 +145,10 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
     invalidateTag: (tag) => run(service.invalidateTag(tag)),
     stats: service.stats,
     on: service.onEvent,
+    metrics: () => {
+      service.stats()
+      return runtime.runPromise(Metric.snapshot)
+    },
     close: () => runtime.dispose(),
     service,
   }

@@ -60,6 +60,9 @@ describe("createCache (Promise facade)", () => {
       expect(await likes.increment(7, 4)).toBe(5)
       expect(await likes.get(7)).toBe(5)
       expect(cache.stats().loads).toBe(1)
+      const metrics = await cache.metrics()
+      const loads = metrics.find((m) => m.id === "strata_cache_loads")
+      expect(loads).toBeDefined()
       await cache.close()
     })
   }
