@@ -4,7 +4,7 @@ import { RedisBus, RedisStore } from "@strata/redis"
 import { FaultProxy, RedisHarness } from "@strata/testkit"
 import { Effect, Exit, Option, Schema, Scope } from "effect"
 import { Redis } from "ioredis"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest"
 import { eventually } from "./helpers.ts"
 
 const Profiles = Keyspace.make({
@@ -249,5 +249,31 @@ describe("RedisBus", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error : undefined
     expect(error?.message).toMatch(/ACL SETUSER <user> &strata:bus/)
+  })
+
+  it("on a Cluster: sharded pub/sub carries invalidations between caches", async () => {
+    const ch = channel()
+    const nodes = inject("clusterNodes")
+    const make = () =>
+      Effect.runPromise(
+        Scope.provide(
+          Effect.gen(function* () {
+            const cluster = { nodes }
+            const store = yield* RedisStore.make({ cluster, prefix: `${ch}:` })
+            const bus = yield* RedisBus.make({ cluster, channel: ch })
+            return { cache: yield* Cache.make({}, store, bus), bus }
+          }),
+          scope,
+        ),
+      )
+    const a = await make()
+    const b = await make()
+    await Effect.runPromise(a.cache.set(Profiles, 1, { name: "v1" }))
+    await eventually(async () => b.bus.diagnostics().received >= 1, 2_000, 2)
+    await Effect.runPromise(b.cache.get(Profiles, 1))
+    expect(b.cache.peekUnsafe(Profiles, 1)).toEqual({ name: "v1" })
+    await Effect.runPromise(a.cache.set(Profiles, 1, { name: "v2" }))
+    expect(await eventually(async () => b.cache.peekUnsafe(Profiles, 1) === undefined, 2_000, 5)).toBe(true)
+    expect(await Effect.runPromise(b.cache.get(Profiles, 1))).toEqual(Option.some({ name: "v2" }))
   })
 })
