@@ -1,0 +1,35 @@
+/**
+ * Writes the results table of docs/benchmarks.md from the results JSON, between
+ * its `<!-- bench:results -->` markers, so no number in the docs comes from
+ * anywhere but the JSON.
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import type { Results } from "./report.ts"
+
+const START = "<!-- bench:results:start -->"
+const END = "<!-- bench:results:end -->"
+
+export const table = (results: Results): string => {
+  const lines = [
+    `Run of ${results.startedAt.slice(0, 10)} (${results.quick ? "quick" : "full"}, ${results.durationSeconds} s): ${results.machine.cpus}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.platform}; Node ${results.node}; ${results.redis.split(" ").slice(0, 3).join(" ")}.`,
+    "",
+    "| id | workload | ratio | target | met | numbers |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ]
+  for (const w of results.workloads) {
+    const numbers = w.rows.map((r) => `${r.system} ${r.metric} ${r.value.toLocaleString("en-US")}`).join("; ")
+    lines.push(
+      `| [${w.id}](/bench/${w.id}.svg) | ${w.name} | ${w.ratio} (${w.ratioOf}) | ${w.target} | ${w.met ? "yes" : "**no**"} | ${numbers}${w.notes === undefined ? "" : `. ${w.notes}`} |`,
+    )
+  }
+  return lines.join("\n")
+}
+
+export const writeDocsTable = (results: Results): void => {
+  const page = new URL("../../../docs/benchmarks.md", import.meta.url)
+  const text = readFileSync(page, "utf8")
+  const start = text.indexOf(START)
+  const end = text.indexOf(END)
+  if (start < 0 || end < 0) throw new Error(`docs/benchmarks.md lacks the ${START} ... ${END} markers`)
+  writeFileSync(page, `${text.slice(0, start + START.length)}\n${table(results)}\n${text.slice(end)}`)
+}
