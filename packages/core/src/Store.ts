@@ -40,8 +40,9 @@ export interface VersionedValue {
   readonly value: Uint8Array | undefined
   /**
    * The key's version: 0 when never written (or long gone); every `set`,
-   * `delete`, `increment` and successful `fill` raises it by one. A delete
-   * leaves a tombstone that keeps the version for the store's tombstone
+   * `delete`, `increment` and successful `fill` changes it to a value the key
+   * has not had (a counter or a random token: only equality matters). A
+   * delete leaves a tombstone that keeps a version for the store's tombstone
    * lifetime, so a fill that read the key before the delete cannot land
    * after it.
    */

@@ -10,9 +10,10 @@
  * - **Timeouts are typed**: a command slower than `commandTimeoutMillis`
  *   fails with `Timeout`. For a write the outcome is unknown (Redis may still
  *   apply it); Strata never retries it blindly.
- * - **Versioned writes**: every value carries a version; `delete` leaves a
- *   tombstone with the next version; `fill` is a compare-and-set, so a load
- *   that read a key before a write or delete cannot land after it.
+ * - **Versioned writes**: every value carries a version token, new on every
+ *   write; `delete` leaves a tombstone with a new token; `fill` is a
+ *   compare-and-set on the token it read, so a load that read a key before a
+ *   write or delete cannot land after it.
  * - **O(1) clear**: a keyspace's keys live under a generation number;
  *   `clear` increments it, and the old generation's keys become unreachable
  *   and expire on their own (no `KEYS`, no `SCAN`).
@@ -81,6 +82,22 @@ interface Stored {
 const KIND_VALUE = 0x76 // v
 const KIND_TOMBSTONE = 0x74 // t
 const KIND_COUNTER = 0x63 // c
+
+/**
+ * A value with a fresh version header. Versions are tokens, not counters: a
+ * fill compares the version it read for equality, so a write only needs a
+ * version no earlier write of the key used. A random 52-bit token gives that
+ * without a script, so `set` and `delete` are plain `SET`s (scripts cost Redis
+ * several times a `SET`); only the compare-and-set fill runs a script.
+ */
+const stamped = (kind: number, payload?: Uint8Array): Buffer => {
+  const header = `${String.fromCharCode(kind)}${1 + Math.floor(Math.random() * 2 ** 52)}:`
+  if (payload === undefined) return Buffer.from(header, "latin1")
+  const out = Buffer.allocUnsafe(header.length + payload.length)
+  out.write(header, 0, "latin1")
+  out.set(payload, header.length)
+  return out
+}
 
 /** Parses the `<kind><version>:` header; `undefined` for bytes Strata did not write. */
 const header = (bytes: Uint8Array): Stored | undefined => {
@@ -254,19 +271,23 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       withKey(space, key, (k) => call("get", () => client.getBuffer(k)).pipe(Effect.map(storedValue))),
     getMany,
     set: (space, key, value, ttlMillis) =>
-      withKey(space, key, (k) => call("set", () => runScript(client, Scripts.write, k, value, ttlMillis))),
+      withKey(space, key, (k) =>
+        call("set", () => client.set(k, stamped(KIND_VALUE, value), "PX", ttlMillis)),
+      ),
     setMany: (space, writes) =>
       Effect.flatMap(generationOf(space), (generation) =>
         call("setMany", () =>
           Promise.all(
             writes.map((w) =>
-              runScript(client, Scripts.write, keyOf(space, generation, w.key), w.value, w.ttlMillis),
+              client.set(keyOf(space, generation, w.key), stamped(KIND_VALUE, w.value), "PX", w.ttlMillis),
             ),
           ),
         ),
       ),
     delete: (space, key) =>
-      withKey(space, key, (k) => call("delete", () => runScript(client, Scripts.remove, k, tombstoneMillis))),
+      withKey(space, key, (k) =>
+        call("delete", () => client.set(k, stamped(KIND_TOMBSTONE), "PX", tombstoneMillis)),
+      ),
     increment: (space, key, by, ttlMillis) =>
       withKey(space, key, (k) =>
         call("increment", () => runScript(client, Scripts.increment, k, by, ttlMillis)),

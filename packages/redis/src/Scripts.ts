@@ -5,9 +5,11 @@
  * flushed server), so callers never see a missing script.
  *
  * Every stored value starts with a header `<kind><version>:` where kind is
- * `v` (value), `t` (tombstone) or `c` (counter). Scripts read only the header
- * (`GETRANGE 0 23`) where they can, so a 1 MiB value is never copied into Lua.
- * Every script touches exactly one key, so all of them run on Redis Cluster.
+ * `v` (value), `t` (tombstone) or `c` (counter) and the version is a token
+ * that changes on every write (plain `SET`s write a random one). Scripts read
+ * only the header (`GETRANGE 0 23`) where they can, so a 1 MiB value is never
+ * copied into Lua. Every script touches exactly one key, so all of them run
+ * on Redis Cluster.
  *
  * @since 0.1.0
  */
@@ -31,14 +33,6 @@ local head = redis.call('GETRANGE', KEYS[1], 0, 23)
 local version = tonumber(string.match(head, '^[vtc](%d+):')) or 0
 `
 
-/** `SET` with a version one above the current one. ARGV: payload, ttl ms. Returns the new version. */
-export const write = script<[payload: Uint8Array, ttlMillis: number], number>(
-  "strataWrite",
-  `${READ_VERSION}
-redis.call('SET', KEYS[1], 'v' .. (version + 1) .. ':' .. ARGV[1], 'PX', ARGV[2])
-return version + 1`,
-)
-
 /** Compare-and-set fill. ARGV: payload, ttl ms, expected version. Returns 1 if written, 0 if not. */
 export const fill = script<[payload: Uint8Array, ttlMillis: number, expectedVersion: number], number>(
   "strataFill",
@@ -46,14 +40,6 @@ export const fill = script<[payload: Uint8Array, ttlMillis: number, expectedVers
 if version ~= tonumber(ARGV[3]) then return 0 end
 redis.call('SET', KEYS[1], 'v' .. (version + 1) .. ':' .. ARGV[1], 'PX', ARGV[2])
 return 1`,
-)
-
-/** Delete as a tombstone that keeps the version. ARGV: tombstone ttl ms. Returns the tombstone's version. */
-export const remove = script<[tombstoneMillis: number], number>(
-  "strataDelete",
-  `${READ_VERSION}
-redis.call('SET', KEYS[1], 't' .. (version + 1) .. ':', 'PX', ARGV[1])
-return version + 1`,
 )
 
 /**
@@ -88,4 +74,4 @@ return 0`,
 )
 
 /** Every script, for registration on a client. */
-export const all: ReadonlyArray<Script<any, any>> = [write, fill, remove, increment, releaseLease]
+export const all: ReadonlyArray<Script<any, any>> = [fill, increment, releaseLease]
