@@ -865,9 +865,14 @@ export const make = Effect.fnUntraced(function* (
     key: K,
   ): Effect.Effect<Option.Option<V>, InvalidKey | StoreError> =>
     Effect.suspend((): Effect.Effect<Option.Option<V>, InvalidKey | StoreError> => {
+      const lookup = usesL1(keyspace) ? keyspace.lookupKey(key) : undefined
+      if (lookup !== undefined) {
+        const hit = freshFromL1(keyspace.id, lookup)
+        if (hit !== MISS) return Effect.succeed(Option.some(hit as V))
+      }
       const storeKey = storeKeyOrFail(keyspace, key)
       if (typeof storeKey !== "string") return Effect.fail(storeKey)
-      if (usesL1(keyspace)) {
+      if (lookup === undefined && usesL1(keyspace)) {
         const hit = freshFromL1(keyspace.id, storeKey)
         if (hit !== MISS) return Effect.succeed(Option.some(hit as V))
       }
@@ -1098,10 +1103,12 @@ export const make = Effect.fnUntraced(function* (
           Effect.ensuring(
             Effect.suspend(() => {
               guard.end(ticket)
+              // Released in the background: waiters are woken by the Filled message, not by the release.
               return heldToken === undefined || l2?.leases === undefined
                 ? Effect.void
                 : viaL2("lease", l2.leases.release(keyspace.id, storeKey, heldToken)).pipe(
                     Effect.catch(recover(keyspace, "lease", false)),
+                    Effect.forkIn(scope),
                     Effect.asVoid,
                   )
             }),
@@ -1162,9 +1169,14 @@ export const make = Effect.fnUntraced(function* (
   ): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout, R> =>
     Effect.suspend(
       (): Effect.Effect<V, E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout, R> => {
+        const lookup = usesL1(keyspace) ? keyspace.lookupKey(key) : undefined
+        if (lookup !== undefined) {
+          const hit = freshFromL1(keyspace.id, lookup)
+          if (hit !== MISS) return Effect.succeed(hit as V)
+        }
         const storeKey = storeKeyOrFail(keyspace, key)
         if (typeof storeKey !== "string") return Effect.fail(storeKey)
-        if (usesL1(keyspace)) {
+        if (lookup === undefined && usesL1(keyspace)) {
           const hit = freshFromL1(keyspace.id, storeKey)
           if (hit !== MISS) return Effect.succeed(hit as V)
         }
@@ -1179,8 +1191,14 @@ export const make = Effect.fnUntraced(function* (
     )
 
   const peekUnsafe = <K, V>(keyspace: Keyspace<K, V>, key: K): V | undefined => {
+    const lookup = usesL1(keyspace) ? keyspace.lookupKey(key) : undefined
+    if (lookup !== undefined) {
+      const hit = freshFromL1(keyspace.id, lookup)
+      if (hit !== MISS) return hit as V
+    }
+    // A miss: validate the key (throws InvalidKey), then look up what validation produced if the lookup could not.
     const storeKey = keyspace.storeKey(key)
-    if (!usesL1(keyspace)) return undefined
+    if (lookup !== undefined || !usesL1(keyspace)) return undefined
     const hit = freshFromL1(keyspace.id, storeKey)
     return hit === MISS ? undefined : (hit as V)
   }

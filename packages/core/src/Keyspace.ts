@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Result, Schema } from "effect"
+import { type Duration, Result, Schema, SchemaAST } from "effect"
 import { InvalidKey, InvalidKeyspace } from "./Errors.ts"
 import { toMillis } from "./internal/duration.ts"
 import * as KeyEncoding from "./KeyEncoding.ts"
@@ -46,6 +46,14 @@ export interface Keyspace<in out K, in out V> {
    * schema or cannot be encoded.
    */
   readonly storeKey: (key: K) => string
+  /**
+   * The same key as {@link storeKey} for a valid key, computed without
+   * running the key schema (only when the schema has no transformation), or
+   * `undefined` when it cannot tell. For lookups only: an invalid key gives a
+   * string no stored entry has, so it can only miss, and the miss path
+   * validates it.
+   */
+  readonly lookupKey: (key: K) => string | undefined
 }
 
 /** The key type of a keyspace. */
@@ -118,23 +126,33 @@ const build = <K, V>(
   const encodeBody = KeyEncoding.compile(options.key)
   const hashTagOption = options.hashTag
   const invalid = (message: string) => new InvalidKey({ keyspace: id, message })
+  const keyspaceTag = hashTagOption === "keyspace" ? KeyEncoding.escapeSegment(id) : ""
+  const hashTagOf = (key: K) =>
+    typeof hashTagOption === "function" ? KeyEncoding.escapeSegment(String(hashTagOption(key))) : keyspaceTag
   const storeKey = (key: K): string => {
     const encoded = encodeKey(key)
     if (Result.isFailure(encoded))
       throw invalid(`the key does not match the key schema: ${encoded.failure.message}`)
     try {
-      const hashTag =
-        hashTagOption === undefined
-          ? ""
-          : hashTagOption === "keyspace"
-            ? KeyEncoding.escapeSegment(id)
-            : KeyEncoding.escapeSegment(String(hashTagOption(key)))
-      return KeyEncoding.storeKey(id, hashTag, encodeBody(encoded.success))
+      return KeyEncoding.storeKey(id, hashTagOf(key), encodeBody(encoded.success))
     } catch (error) {
       if (error instanceof KeyEncoding.KeyEncodingError) throw invalid(error.message)
       throw error
     }
   }
+  // When the key schema has no transformation, a key is its own encoded form: a lookup can encode it
+  // without running the schema. A key that fails the schema then yields a string no valid key has
+  // (the encoding is injective), so it can only miss; the miss path validates and reports it.
+  const untransformed = SchemaAST.toEncoded(options.key.ast) === options.key.ast
+  const lookupKey = untransformed
+    ? (key: K): string | undefined => {
+        try {
+          return KeyEncoding.storeKey(id, hashTagOf(key), encodeBody(key))
+        } catch {
+          return undefined
+        }
+      }
+    : (): undefined => undefined
   return {
     [TypeId]: TypeId,
     name,
@@ -147,6 +165,7 @@ const build = <K, V>(
     staleForMillis,
     tags: options.tags,
     storeKey,
+    lookupKey,
   }
 }
 

@@ -116,6 +116,45 @@ describe("Keyspace", () => {
     )
   })
 
+  it("a lookup key equals the validated store key for every valid key, and an invalid key's lookup key is no valid key's store key (property)", () => {
+    const Users = Keyspace.make({
+      name: "users",
+      key: Schema.Struct({ id: Schema.Int, name: Schema.String }),
+      value: Schema.String,
+      ttl: 1000,
+    })
+    const candidate = fc.record({
+      id: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(-0)),
+      name: fc.oneof(Arbitraries.hostileString, fc.integer()),
+      extra: fc.option(fc.string(), { nil: undefined }),
+    })
+    fc.assert(
+      fc.property(candidate, candidate, (a, b) => {
+        const valid = (k: unknown) => {
+          try {
+            return Users.storeKey(k as never)
+          } catch {
+            return undefined
+          }
+        }
+        const storeA = valid(a)
+        const lookupA = Users.lookupKey(a as never)
+        if (storeA !== undefined) expect(lookupA).toBe(storeA)
+        const storeB = valid(b)
+        if (storeA === undefined && storeB !== undefined && lookupA !== undefined)
+          expect(lookupA).not.toBe(storeB)
+      }),
+      { numRuns: 3_000 },
+    )
+    const Transformed = Keyspace.make({
+      name: "t",
+      key: Schema.NumberFromString,
+      value: Schema.String,
+      ttl: 1000,
+    })
+    expect(Transformed.lookupKey(5)).toBeUndefined()
+  })
+
   it("declares counters whose values are integers", () => {
     const Views = Keyspace.counter({ name: "page.views", key: Schema.String, ttl: "1 day" })
     expect(Views.kind).toBe("counter")
