@@ -9,7 +9,7 @@ import {
   StoreUnavailable,
   Timeout,
 } from "@strata/core"
-import { Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Schema, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 
 const Items = Keyspace.make({
@@ -274,5 +274,28 @@ describe("the bus", () => {
         ["InvalidateKeys"],
       )
     }),
+  )
+})
+
+describe("tracing", () => {
+  it.effect(
+    "with a tracer installed, L2 and loader calls run in spans named strata.l2.<operation> and strata.loader",
+    () =>
+      Effect.gen(function* () {
+        const names: Array<string> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            names.push(options.name)
+            return new Tracer.NativeSpan(options)
+          },
+        })
+        const program = Effect.gen(function* () {
+          const cache = yield* Cache.make({}, yield* MemoryStore.make())
+          yield* cache.getOrSet(Items, "k", Effect.succeed("v"))
+          yield* cache.set(Items, "j", "w")
+        })
+        yield* program.pipe(Effect.provideService(Tracer.Tracer, tracer))
+        assert.includeMembers(names, ["strata.l2.get", "strata.loader", "strata.l2.fill", "strata.l2.set"])
+      }),
   )
 })
