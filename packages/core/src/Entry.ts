@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Result, Schema } from "effect"
+import { Result, Schema, SchemaAST } from "effect"
 import { InvalidValue } from "./Errors.ts"
 import * as Msgpack from "./internal/msgpack.ts"
 import type { Keyspace } from "./Keyspace.ts"
@@ -87,7 +87,15 @@ const encoderOf = (schema: Schema.Codec<any, unknown>) => {
 const decoderOf = (schema: Schema.Codec<any, unknown>) => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)
+    const full = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)
+    if (SchemaAST.toEncoded(schema.ast) === schema.ast) {
+      // No transformation: the value read from storage is already of the right type once checked, and it is a
+      // fresh object of ours, so checking (no allocation) replaces decoding; the full decoder only explains failures.
+      const is = Schema.is(schema as Schema.Codec<unknown, unknown>)
+      decoder = (u) => (is(u) ? Result.succeed(u) : full(u))
+    } else {
+      decoder = full
+    }
     decoders.set(schema, decoder)
   }
   return decoder

