@@ -538,22 +538,23 @@ export const make = Effect.fnUntraced(function* (
   /**
    * Checks bytes read from L2: undecodable ones are dropped from the store and
    * reported; dead entries and entries whose tags were invalidated are misses.
-   * Decoding is synchronous, so an untagged hit adds no effect step.
+   * The common case (decodes, alive, untagged) is answered synchronously; an
+   * effect is returned only when the answer needs I/O (a delete, tag versions).
    */
   const acceptStored = <K, V>(
     keyspace: Keyspace<K, V>,
     storeKey: string,
     bytes: Uint8Array | undefined,
-  ): Effect.Effect<Entry.Entry<V> | undefined, StoreError> => {
-    if (bytes === undefined) return Effect.succeed(undefined)
+  ): Entry.Entry<V> | undefined | Effect.Effect<Entry.Entry<V> | undefined, StoreError> => {
+    if (bytes === undefined) return undefined
     const entry = Entry.decode(keyspace, bytes)
     if (Result.isFailure(entry)) {
       emit({ _tag: "EntryDropped", keyspace: keyspace.id, key: storeKey, tier: "l2", reason: entry.failure })
       return Effect.as(viaL2("delete", l2!.delete(keyspace.id, storeKey)), undefined)
     }
     const e = entry.success
-    if (e.staleUntil <= wallNow()) return Effect.succeed(undefined)
-    if (e.tagVersions === undefined) return Effect.succeed(e)
+    if (e.staleUntil <= wallNow()) return undefined
+    if (e.tagVersions === undefined) return e
     return Effect.map(tagsCurrentInL2(e.tagVersions), (current) => (current ? e : undefined))
   }
 
@@ -571,7 +572,7 @@ export const make = Effect.fnUntraced(function* (
         : versioned.get(keyspace.id, storeKey)
     return Effect.flatMap(viaL2("get", read), ({ value: bytes, version: read }) => {
       const version = Number.isNaN(read) ? undefined : read
-      return Effect.map(acceptStored(keyspace, storeKey, bytes), (entry): L2Read => {
+      const finish = (entry: Entry.Entry<V> | undefined): L2Read => {
         if (entry === undefined) return noRead(version)
         const value = fill(
           keyspace,
@@ -589,7 +590,9 @@ export const make = Effect.fnUntraced(function* (
           return { fresh: value, stale: undefined, version }
         }
         return { fresh: MISS, stale: { value, deadline: monoNow() + (entry.staleUntil - wall) }, version }
-      })
+      }
+      const accepted = acceptStored(keyspace, storeKey, bytes)
+      return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))
     })
   }
 
@@ -924,7 +927,8 @@ export const make = Effect.fnUntraced(function* (
           for (let m = 0; m < missing.length; m++) {
             const i = missing[m]!
             const bytes = stored[m]
-            const e = yield* acceptStored(keyspace, storeKeys[i]!, bytes)
+            const accepted = acceptStored(keyspace, storeKeys[i]!, bytes)
+            const e = Effect.isEffect(accepted) ? yield* accepted : accepted
             if (e === undefined) continue
             const value = fill(
               keyspace,

@@ -123,6 +123,14 @@ const storedValue = (bytes: Buffer | null): Uint8Array | undefined => {
   return h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset)
 }
 
+/** The value and version inside stored bytes (a tombstone has a version and no value). */
+const versionedValue = (bytes: Buffer | null): Store.VersionedValue => {
+  if (bytes === null) return { value: undefined, version: 0 }
+  const h = header(bytes)
+  if (h === undefined) return { value: bytes, version: 0 }
+  return { value: h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset), version: h.version }
+}
+
 const isCluster = (client: Client): client is Cluster =>
   "nodes" in client && typeof client.nodes === "function"
 
@@ -203,13 +211,29 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     )
   }
   const keyOf = (space: string, generation: number, key: string) => `${prefix}${space}:${generation}:${key}`
-  // The generation is almost always cached: read it when the effect runs, without an extra flatMap.
-  const withKey = <A>(space: string, key: string, f: (fullKey: string) => Effect.Effect<A, StoreError>) =>
-    Effect.suspend(() => {
-      const known = generations.get(space)
-      return known !== undefined
-        ? f(keyOf(space, known, key))
-        : Effect.flatMap(generationOf(space), (generation) => f(keyOf(space, generation, key)))
+  /** The generation of a space: cached (synchronously), or read once. */
+  const generationNow = (space: string): number | Promise<number> => {
+    const known = generations.get(space)
+    if (known !== undefined) return known
+    return client.get(metaKey(space)).then((value) => {
+      learn(space, Number(value ?? 0))
+      return generations.get(space)!
+    })
+  }
+  /**
+   * One store operation on one key as a single effect: the generation lookup,
+   * the command and the reading of its reply happen in one promise, because
+   * every effect step costs the hot read path measurable time (W5/W6).
+   */
+  const keyed = <A>(operation: string, space: string, key: string, f: (fullKey: string) => Promise<A>) =>
+    Effect.tryPromise({
+      try: () => {
+        const generation = generationNow(space)
+        return typeof generation === "number"
+          ? f(keyOf(space, generation, key))
+          : generation.then((g) => f(keyOf(space, g, key)))
+      },
+      catch: fail(operation),
     })
 
   const refreshGenerations = Effect.suspend(() => {
@@ -267,13 +291,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const service: Service = {
     name: "redis",
     capabilities: { local: false, leases: true, compareAndSet: true, scripts: true },
-    get: (space, key) =>
-      withKey(space, key, (k) => call("get", () => client.getBuffer(k)).pipe(Effect.map(storedValue))),
+    get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(storedValue)),
     getMany,
     set: (space, key, value, ttlMillis) =>
-      withKey(space, key, (k) =>
-        call("set", () => client.set(k, stamped(KIND_VALUE, value), "PX", ttlMillis)),
-      ),
+      keyed("set", space, key, (k) => client.set(k, stamped(KIND_VALUE, value), "PX", ttlMillis)),
     setMany: (space, writes) =>
       Effect.flatMap(generationOf(space), (generation) =>
         call("setMany", () =>
@@ -285,36 +306,19 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         ),
       ),
     delete: (space, key) =>
-      withKey(space, key, (k) =>
-        call("delete", () => client.set(k, stamped(KIND_TOMBSTONE), "PX", tombstoneMillis)),
-      ),
+      keyed("delete", space, key, (k) => client.set(k, stamped(KIND_TOMBSTONE), "PX", tombstoneMillis)),
     increment: (space, key, by, ttlMillis) =>
-      withKey(space, key, (k) =>
-        call("increment", () => runScript(client, Scripts.increment, k, by, ttlMillis)),
-      ),
+      keyed("increment", space, key, (k) => runScript(client, Scripts.increment, k, by, ttlMillis)),
     clear: (space) =>
       call("clear", () => client.incr(metaKey(space))).pipe(
         Effect.map((generation) => learn(space, generation)),
       ),
     versioned: {
-      get: (space, key) =>
-        withKey(space, key, (k) =>
-          call("get", () => client.getBuffer(k)).pipe(
-            Effect.map((bytes) => {
-              if (bytes === null) return { value: undefined, version: 0 }
-              const h = header(bytes)
-              if (h === undefined) return { value: bytes, version: 0 }
-              return {
-                value: h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset),
-                version: h.version,
-              }
-            }),
-          ),
-        ),
+      get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
       fill: (space, key, value, ttlMillis, expectedVersion) =>
-        withKey(space, key, (k) =>
-          call("fill", () => runScript(client, Scripts.fill, k, value, ttlMillis, expectedVersion)).pipe(
-            Effect.map((written) => written === 1),
+        keyed("fill", space, key, (k) =>
+          runScript(client, Scripts.fill, k, value, ttlMillis, expectedVersion).then(
+            (written) => written === 1,
           ),
         ),
     },
