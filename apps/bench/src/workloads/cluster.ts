@@ -394,6 +394,7 @@ export const W12: Workload = {
     const rows = (system: string, values: Array<number>) => [
       { system, metric: "p50_us", value: percentile(values, 50) },
       { system, metric: "p99_us", value: percentile(values, 99) },
+      { system, metric: "p99.9_us", value: percentile(values, 99.9) },
     ]
     return {
       ...result(
