@@ -15,6 +15,7 @@ const chartRows = (workload: WorkloadResult) => {
   return { metric, rows: workload.rows.filter((r) => r.metric === metric) }
 }
 
+/** One workload's chart: a bar per system for its main metric, titled, with the verdict as its footer. */
 export const svg = (workload: WorkloadResult): string => {
   const { metric, rows } = chartRows(workload)
   const width = 640
@@ -34,9 +35,11 @@ export const svg = (workload: WorkloadResult): string => {
     })
     .join("\n")
   const verdict = `${workload.ratioOf}: ${workload.ratio} (target ${workload.target}) ${workload.met ? "met" : "missed"}`
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif">
+  const title = escapeXml(`${workload.id} · ${workload.name}`)
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" font-family="system-ui, sans-serif">
+<title>${title}: ${escapeXml(verdict)}</title>
 <rect width="100%" height="100%" fill="white"/>
-<text x="12" y="20" font-size="15" font-weight="600">${escapeXml(`${workload.id} · ${workload.name}`)}</text>
+<text x="12" y="20" font-size="15" font-weight="600">${title}</text>
 <text x="12" y="38" font-size="12" fill="#555">${escapeXml(`${metric ?? ""}`)}</text>
 ${bars}
 <text x="12" y="${height - 10}" font-size="11" fill="#555">${escapeXml(verdict)}</text>
@@ -44,6 +47,7 @@ ${bars}
 `
 }
 
+/** Writes every workload's chart to `docs/public/bench/<id>.svg`, where the docs page embeds them. */
 export const writeCharts = (results: Results): void => {
   const dir = new URL("../../../docs/public/bench/", import.meta.url)
   mkdirSync(dir, { recursive: true })

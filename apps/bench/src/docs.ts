@@ -12,6 +12,13 @@ const END = "<!-- bench:results:end -->"
 export const table = (results: Results): string => {
   const lines = [
     `Run of ${results.startedAt.slice(0, 10)} (${results.quick ? "quick" : "full"}, ${results.durationSeconds} s): ${results.machine.cpus}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.platform}; Node ${results.node}; ${results.redis.split(" ").slice(0, 3).join(" ")}.`,
+    ...(results.rerun === undefined
+      ? []
+      : [
+          `Rerun later into the same results: ${Object.entries(results.rerun)
+            .map(([id, at]) => `${id} (${at.slice(0, 16).replace("T", " ")})`)
+            .join(", ")}.`,
+        ]),
     "",
     "| id | workload | ratio | target | met | numbers |",
     "| --- | --- | --- | --- | --- | --- |",

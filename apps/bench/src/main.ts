@@ -7,8 +7,9 @@
  *   pnpm bench --quick         a reduced run (under 3 minutes; what CI runs)
  *   pnpm bench --only W5,W9    some workloads
  *   pnpm bench --dated         also keep a dated copy of the results
+ *   pnpm bench --only W9 --merge   rerun some workloads into the existing latest.json
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { RedisHarness } from "@strata/testkit/servers"
 import { writeCharts } from "./charts.ts"
@@ -77,6 +78,20 @@ try {
 }
 
 const cpu = cpus()
+const dir = new URL("../results/", import.meta.url)
+const latest = new URL("latest.json", dir)
+const merge = flag("--merge") && existsSync(latest)
+const previous: Results | undefined = merge ? JSON.parse(readFileSync(latest, "utf8")) : undefined
+if (previous !== undefined && previous.quick !== quick) {
+  console.error("--merge needs the same kind of run (full or quick) as the results it merges into")
+  process.exit(2)
+}
+const merged =
+  previous === undefined
+    ? results
+    : previous.workloads
+        .map((w) => results.find((r) => r.id === w.id) ?? w)
+        .concat(results.filter((r) => !previous.workloads.some((w) => w.id === r.id)))
 const output: Results = {
   machine: {
     cpus: cpu[0]?.model ?? "unknown",
@@ -89,15 +104,23 @@ const output: Results = {
   quick,
   startedAt: new Date(started).toISOString(),
   durationSeconds: Math.round((Date.now() - started) / 1000),
-  workloads: results,
+  workloads: merged,
+  ...(previous === undefined
+    ? {}
+    : {
+        startedAt: previous.startedAt,
+        durationSeconds: previous.durationSeconds,
+        rerun: {
+          ...previous.rerun,
+          ...Object.fromEntries(results.map((r) => [r.id, new Date(started).toISOString()])),
+        },
+      }),
 }
-const dir = new URL("../results/", import.meta.url)
 mkdirSync(dir, { recursive: true })
-const latest = new URL("latest.json", dir)
 writeFileSync(latest, `${JSON.stringify(output, null, 2)}\n`)
 if (flag("--dated"))
   copyFileSync(latest, new URL(`${output.startedAt.slice(0, 10)}${quick ? "-quick" : ""}.json`, dir))
-if (!quick && only === undefined) {
+if (!quick && (only === undefined || merge)) {
   writeCharts(output)
   writeDocsTable(output)
 }

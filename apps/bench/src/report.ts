@@ -34,6 +34,8 @@ export interface Results {
   readonly startedAt: string
   readonly durationSeconds: number
   readonly workloads: ReadonlyArray<WorkloadResult>
+  /** Workloads rerun into these results with `--merge`, and when. */
+  readonly rerun?: Readonly<Record<string, string>> | undefined
 }
 
 /** Whether `ratio` meets a target like "<= 1.5" or ">= 0.8". */

@@ -160,7 +160,7 @@ export const cacheable = (redisUrl: string): Peer => {
     config: peerConfigs.cacheable,
     get: (key) => cache.get(key),
     set: (key, value) => cache.set(key, value, HOUR),
-    getOrSet: (key, load) => cache.getOrSet(key, load, { ttl: HOUR }),
+    getOrSet: (key, load) => cache.getOrSet(key, load, { ttl: HOUR, throwErrors: true }),
     close: () => cache.disconnect(),
   }
 }

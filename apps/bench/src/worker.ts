@@ -109,7 +109,13 @@ const handle = async (command: Command): Promise<unknown> => {
       if (peer !== undefined) {
         await Promise.all(
           Array.from({ length: callers }, async () => {
-            await peer!.getOrSet(`${prefix}stampede:${key}`, loadPromise)
+            const value = (await peer!.getOrSet(`${prefix}stampede:${key}`, loadPromise)) as
+              | { id?: number }
+              | undefined
+            if (value?.id !== key)
+              throw new Error(
+                `${system} returned ${JSON.stringify(value)?.slice(0, 80)} instead of the loaded value`,
+              )
             doneAt.push(wall())
           }),
         )

@@ -67,7 +67,7 @@ import * as Msgpack from "./internal/msgpack.ts"
 import type { Counter, Keyspace } from "./Keyspace.ts"
 import * as SingleFlight from "./SingleFlight.ts"
 import type * as StoreModule from "./Store.ts"
-import { Store, type Service as StoreService } from "./Store.ts"
+import { type Leases, Store, type Service as StoreService } from "./Store.ts"
 
 /** The internal space that holds tag versions in the shared tier. */
 export const TAGS_SPACE = "_tags"
@@ -999,13 +999,51 @@ export const make = Effect.fnUntraced(function* (
           ),
         )
         const found = yield* readThrough(keyspace, storeKey, ticket).pipe(
-          Effect.catch(
-            recover(keyspace, "get", { fresh: MISS, stale: undefined, version: undefined } as L2Read),
-          ),
+          Effect.catch(recover(keyspace, "get", noRead(undefined))),
         )
         if (found.fresh !== MISS) return found
       }
       return undefined
+    })
+
+  /**
+   * Takes the lease to load `storeKey`, or waits for the process holding it to
+   * fill. The lease is conditional on the version the caller read, so a caller
+   * whose miss is already stale (someone filled since) reads the fill instead
+   * of loading a second time. Returns the latest read and, when this process
+   * should load under a lease, its token; without a token the caller loads
+   * unguarded (L2 failing, circuit open, or the holder never filled).
+   */
+  const leaseOrFill = <K, V>(
+    leases: Leases,
+    keyspace: Keyspace<K, V>,
+    storeKey: string,
+    read: L2Read,
+    ticket: Ticket,
+  ) =>
+    Effect.gen(function* () {
+      let current = read
+      let waited = false
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const lease = yield* viaL2(
+          "lease",
+          leases.acquire(keyspace.id, storeKey, leaseTtl, current.version),
+        ).pipe(Effect.catch(recover(keyspace, "lease", undefined)))
+        if (lease === undefined) break
+        if (lease._tag === "Acquired") return { read: current, token: lease.token as string | undefined }
+        if (lease._tag === "Held") {
+          if (waited || (circuit !== undefined && circuit.state !== "closed")) break
+          waited = true
+          const filled = yield* awaitLeaseHolder(keyspace, storeKey, ticket)
+          if (filled !== undefined) return { read: filled, token: undefined }
+        }
+        // Changed since the caller read it, or the holder let its lease lapse: read again.
+        current = yield* readThrough(keyspace, storeKey, ticket).pipe(
+          Effect.catch(recover(keyspace, "get", noRead(undefined))),
+        )
+        if (current.fresh !== MISS) break
+      }
+      return { read: current, token: undefined as string | undefined }
     })
 
   const load = <K, V, E, R>(
@@ -1041,34 +1079,18 @@ export const make = Effect.fnUntraced(function* (
       let ticketOwnedByLoad = false
       return yield* Effect.gen(function* () {
         let l2Read = yield* readThrough(keyspace, storeKey, ticket).pipe(
-          Effect.catch(
-            recover(keyspace, "get", { fresh: MISS, stale: undefined, version: undefined } as L2Read),
-          ),
+          Effect.catch(recover(keyspace, "get", noRead(undefined))),
         )
         if (l2Read.fresh !== MISS) return l2Read.fresh as V
         counts.misses++
 
         // Cross-process stampede protection: one process loads, the others wait for its fill.
         let token: string | undefined
-        const leases = leaseOptions === undefined ? undefined : l2?.leases
-        if (leases !== undefined) {
-          token = yield* viaL2("lease", leases.acquire(keyspace.id, storeKey, leaseTtl)).pipe(
-            Effect.catch(recover(keyspace, "lease", undefined)),
-          )
-          if (token === undefined && (circuit === undefined || circuit.state === "closed")) {
-            const filled = yield* awaitLeaseHolder(keyspace, storeKey, ticket)
-            if (filled !== undefined) return filled.fresh as V
-            // The holder did not fill within its lease: take the lease, or load without it.
-            token = yield* viaL2("lease", leases.acquire(keyspace.id, storeKey, leaseTtl)).pipe(
-              Effect.catch(recover(keyspace, "lease", undefined)),
-            )
-            l2Read = yield* readThrough(keyspace, storeKey, ticket).pipe(
-              Effect.catch(
-                recover(keyspace, "get", { fresh: MISS, stale: undefined, version: undefined } as L2Read),
-              ),
-            )
-            if (l2Read.fresh !== MISS) return l2Read.fresh as V
-          }
+        if (leaseOptions !== undefined && l2?.leases !== undefined) {
+          const leased = yield* leaseOrFill(l2.leases, keyspace, storeKey, l2Read, ticket)
+          if (leased.read.fresh !== MISS) return leased.read.fresh as V
+          l2Read = leased.read
+          token = leased.token
         }
 
         const stale = l2Read.stale ?? staleFromL1(keyspace, storeKey)

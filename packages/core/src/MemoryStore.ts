@@ -16,7 +16,7 @@ import * as Entry from "./Entry.ts"
 import { monotonicMillis } from "./internal/clock.ts"
 import { getOrCreate } from "./internal/maps.ts"
 import { Sieve, type Slot } from "./internal/sieve.ts"
-import { type Service, Store } from "./Store.ts"
+import { type LeaseResult, type Service, Store } from "./Store.ts"
 
 /** Bounds of a memory tier. */
 export interface Options {
@@ -145,15 +145,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     },
     refresh: undefined,
     leases: {
-      acquire: (space, key, ttlMillis) =>
-        Effect.sync(() => {
+      acquire: (space, key, ttlMillis, expectedVersion) =>
+        Effect.sync((): LeaseResult => {
           const at = now()
           const held = getOrCreate(leases, space, () => new Map())
           const current = held.get(key)
-          if (current !== undefined && current.expiresAt > at) return undefined
+          if (current !== undefined && current.expiresAt > at) return { _tag: "Held" }
+          if (expectedVersion !== undefined && (live(space, key, at)?.version ?? 0) !== expectedVersion) {
+            return { _tag: "Changed" }
+          }
           const token = randomUUID()
           held.set(key, { token, expiresAt: at + ttlMillis })
-          return token
+          return { _tag: "Acquired", token }
         }),
       release: (space, key, token) =>
         Effect.sync(() => {

@@ -70,17 +70,30 @@ export interface Versioned {
   ) => Effect.Effect<boolean, StoreError>
 }
 
+/** What taking a lease did. */
+export type LeaseResult =
+  | { readonly _tag: "Acquired"; readonly token: string }
+  | { readonly _tag: "Held" }
+  | { readonly _tag: "Changed" }
+
 /**
  * Leases (capability `leases`): at most one holder per key at a time, so one
  * process loads a cold key while the others wait for the fill.
  */
 export interface Leases {
-  /** Takes the lease on `key` for `ttlMillis`; returns its token, or `undefined` when someone holds it. */
+  /**
+   * Takes the lease on `key` for `ttlMillis`. With `expectedVersion`, takes it
+   * only if the key's version is still that one, in the same atomic step;
+   * otherwise the key was written or filled since the caller read it, and the
+   * caller should read it again instead of loading (a store that cannot check
+   * atomically may ignore `expectedVersion`).
+   */
   readonly acquire: (
     space: string,
     key: string,
     ttlMillis: number,
-  ) => Effect.Effect<string | undefined, StoreError>
+    expectedVersion?: number,
+  ) => Effect.Effect<LeaseResult, StoreError>
   /** Releases the lease if `token` still holds it; returns whether it did. */
   readonly release: (space: string, key: string, token: string) => Effect.Effect<boolean, StoreError>
 }

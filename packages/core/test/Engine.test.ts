@@ -200,7 +200,7 @@ describe("leases across caches sharing a store", () => {
 
         // A lease holder that never fills: the waiter loads itself once the lease lapses.
         const taken = yield* store.leases!.acquire(Items.id, Items.storeKey("dead"), 1_000)
-        assert.isDefined(taken)
+        assert.strictEqual(taken._tag, "Acquired")
         const waiter = yield* Effect.forkChild(b.getOrSet(Items, "dead", load("after the lease")))
         for (let step = 0; step < 30; step++) {
           for (let i = 0; i < 3; i++) yield* Effect.yieldNow
@@ -208,6 +208,49 @@ describe("leases across caches sharing a store", () => {
         }
         assert.strictEqual(yield* Fiber.join(waiter), "after the lease")
         assert.strictEqual(b.stats().leaseWaiters, 0)
+      }),
+  )
+})
+
+describe("conditional leases", () => {
+  it.effect(
+    "a cache whose miss was read before another cache's fill reads that fill instead of loading a second time",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        // b's lease request is held back until a has loaded, filled and released its lease.
+        const gate = yield* Deferred.make<void>()
+        const gated: Store.Service = {
+          ...store,
+          leases: {
+            ...store.leases!,
+            acquire: (...args) => Deferred.await(gate).pipe(Effect.andThen(store.leases!.acquire(...args))),
+          },
+        }
+        const options = { lease: { ttl: "1 second", pollInterval: "50 millis" } } as const
+        const a = yield* Cache.make(options, store, hub.node("a"))
+        const b = yield* Cache.make(options, gated, hub.node("b"))
+        let loads = 0
+        const load = (value: string) =>
+          Effect.sync(() => {
+            loads++
+          }).pipe(Effect.andThen(Effect.sleep(100)), Effect.as(value))
+        const first = yield* Effect.forkChild(a.getOrSet(Items, "k", load("from a")))
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        const late = yield* Effect.forkChild(b.getOrSet(Items, "k", load("from b")))
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* TestClock.adjust(100)
+        assert.strictEqual(yield* Fiber.join(first), "from a")
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        // a's lease is free again: only the version check keeps b from loading.
+        const probe = yield* store.leases!.acquire(Items.id, Items.storeKey("k"), 1)
+        assert.strictEqual(probe._tag, "Acquired")
+        if (probe._tag === "Acquired")
+          yield* store.leases!.release(Items.id, Items.storeKey("k"), probe.token)
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual(yield* Fiber.join(late), "from a")
+        assert.strictEqual(loads, 1)
       }),
   )
 })

@@ -211,6 +211,15 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     )
   }
   const keyOf = (space: string, generation: number, key: string) => `${prefix}${space}:${generation}:${key}`
+  /**
+   * A key's lease lives in the data key's Cluster slot, so the conditional
+   * lease script can read both: the key's own hash tag if it has braces, else
+   * the whole data key as the tag.
+   */
+  const leaseKeyOf = (space: string, generation: number, key: string) =>
+    /[{}]/.test(key)
+      ? `${prefix}${space}:lease:${generation}:${key}`
+      : `${prefix}${space}:lease:${generation}:{${keyOf(space, generation, key)}}`
   /** The generation of a space: cached (synchronously), or read once. */
   const generationNow = (space: string): number | Promise<number> => {
     const known = generations.get(space)
@@ -225,13 +234,18 @@ export const make = Effect.fnUntraced(function* (options: Options) {
    * the command and the reading of its reply happen in one promise, because
    * every effect step costs the hot read path measurable time (W5/W6).
    */
-  const keyed = <A>(operation: string, space: string, key: string, f: (fullKey: string) => Promise<A>) =>
+  const keyed = <A>(
+    operation: string,
+    space: string,
+    key: string,
+    f: (fullKey: string, generation: number) => Promise<A>,
+  ) =>
     Effect.tryPromise({
       try: () => {
         const generation = generationNow(space)
         return typeof generation === "number"
-          ? f(keyOf(space, generation, key))
-          : generation.then((g) => f(keyOf(space, g, key)))
+          ? f(keyOf(space, generation, key), generation)
+          : generation.then((g) => f(keyOf(space, g, key), g))
       },
       catch: fail(operation),
     })
@@ -323,15 +337,32 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         ),
     },
     leases: {
-      acquire: (space, key, ttlMillis) => {
-        const token = randomUUID()
-        return call("acquire lease", () =>
-          client.set(`${prefix}${space}:lease:${key}`, token, "PX", ttlMillis, "NX"),
-        ).pipe(Effect.map((reply) => (reply === "OK" ? token : undefined)))
-      },
+      acquire: (space, key, ttlMillis, expectedVersion) =>
+        keyed("acquire lease", space, key, async (dataKey, generation): Promise<Store.LeaseResult> => {
+          const token = randomUUID()
+          const leaseKey = leaseKeyOf(space, generation, key)
+          // Checked atomically with the data's version where the two keys meet in one slot (not for odd braces).
+          if (expectedVersion !== undefined && (!isCluster(client) || slotOf(dataKey) === slotOf(leaseKey))) {
+            const taken = await runScript(
+              client,
+              Scripts.acquireLeaseIfVersion,
+              [dataKey, leaseKey],
+              token,
+              ttlMillis,
+              expectedVersion,
+            )
+            return taken === 1
+              ? { _tag: "Acquired", token }
+              : taken === 0
+                ? { _tag: "Held" }
+                : { _tag: "Changed" }
+          }
+          const reply = await client.set(leaseKey, token, "PX", ttlMillis, "NX")
+          return reply === "OK" ? { _tag: "Acquired", token } : { _tag: "Held" }
+        }),
       release: (space, key, token) =>
-        call("release lease", () =>
-          runScript(client, Scripts.releaseLease, `${prefix}${space}:lease:${key}`, token),
+        keyed("release lease", space, key, (_, generation) =>
+          runScript(client, Scripts.releaseLease, leaseKeyOf(space, generation, key), token),
         ).pipe(Effect.map((released) => released === 1)),
     },
     refresh: (spaces) =>
@@ -411,8 +442,8 @@ const probe = (store: Service, prefix: string) => {
     yield* store.versioned!.fill(space, "k", bytes, 1_000, 0)
     yield* store.increment(space, "n", 1, 1_000)
     yield* store.delete(space, "k")
-    const token = yield* store.leases!.acquire(space, "k", 1_000)
-    if (token !== undefined) yield* store.leases!.release(space, "k", token)
+    const lease = yield* store.leases!.acquire(space, "k", 1_000, 0)
+    if (lease._tag === "Acquired") yield* store.leases!.release(space, "k", lease.token)
     yield* store.clear(space)
     yield* Effect.tryPromise({
       try: () => store.client.del(`${prefix}${space}:meta:gen`),

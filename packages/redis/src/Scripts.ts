@@ -8,16 +8,17 @@
  * `v` (value), `t` (tombstone) or `c` (counter) and the version is a token
  * that changes on every write (plain `SET`s write a random one). Scripts read
  * only the header (`GETRANGE 0 23`) where they can, so a 1 MiB value is never
- * copied into Lua. Every script touches exactly one key, so all of them run
- * on Redis Cluster.
+ * copied into Lua. Every script touches one key, except the conditional lease,
+ * which the store uses on a Cluster only when its two keys share a slot.
  *
  * @since 0.1.0
  */
 
-/** A script: its name (the ioredis command it becomes), its Lua body. */
+/** A script: its name (the ioredis command it becomes), its Lua body, how many keys it takes. */
 export interface Script<Args extends ReadonlyArray<string | number | Uint8Array>, Result> {
   readonly name: string
   readonly lua: string
+  readonly keys: number
   /** Phantom: the argument and result types, for {@link run}. */
   readonly _types?: (args: Args) => Result
 }
@@ -25,7 +26,8 @@ export interface Script<Args extends ReadonlyArray<string | number | Uint8Array>
 const script = <Args extends ReadonlyArray<string | number | Uint8Array>, Result>(
   name: string,
   lua: string,
-): Script<Args, Result> => ({ name, lua })
+  keys = 1,
+): Script<Args, Result> => ({ name, lua, keys })
 
 /** Reads the version from the header of the value at KEYS[1]; 0 when absent or headerless. */
 const READ_VERSION = `
@@ -66,6 +68,23 @@ redis.call('SET', KEYS[1], 'c' .. (version + 1) .. ':' .. string.format('%d', by
 return by`,
 )
 
+/**
+ * Takes the lease KEYS[2] (token ARGV[1], ttl ARGV[2] ms) only if the data key
+ * KEYS[1] still has version ARGV[3]. Returns 1 taken, 0 held by someone, -1
+ * the data changed. Both keys must share a slot on a Cluster.
+ */
+export const acquireLeaseIfVersion = script<
+  [token: string, ttlMillis: number, expectedVersion: number],
+  number
+>(
+  "strataAcquireLease",
+  `${READ_VERSION}
+if version ~= tonumber(ARGV[3]) then return -1 end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`,
+  2,
+)
+
 /** Releases a lease only if ARGV[1] is still its token. Returns 1 if released. */
 export const releaseLease = script<[token: string], number>(
   "strataReleaseLease",
@@ -74,4 +93,4 @@ return 0`,
 )
 
 /** Every script, for registration on a client. */
-export const all: ReadonlyArray<Script<any, any>> = [fill, increment, releaseLease]
+export const all: ReadonlyArray<Script<any, any>> = [fill, increment, acquireLeaseIfVersion, releaseLease]

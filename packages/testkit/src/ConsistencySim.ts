@@ -377,9 +377,9 @@ export class Sim {
   /** Whether any lease is still held (each key's lease can be taken now). */
   async leaseHeld(key: string): Promise<boolean> {
     const leases = this.memory.leases!
-    const token = await this.run(leases.acquire(this.Items.id, this.storeKey(key), 1))
-    if (token === undefined) return true
-    await this.run(leases.release(this.Items.id, this.storeKey(key), token))
+    const lease = await this.run(leases.acquire(this.Items.id, this.storeKey(key), 1))
+    if (lease._tag !== "Acquired") return true
+    await this.run(leases.release(this.Items.id, this.storeKey(key), lease.token))
     return false
   }
 }

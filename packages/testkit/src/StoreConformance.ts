@@ -346,26 +346,49 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       const leases = store.leases
       if (leases === undefined) return
       const s = space("leases")
-      const token = await run(leases.acquire(s, "k", 1_000))
-      expect(typeof token).toBe("string")
-      expect(await run(leases.acquire(s, "k", 1_000))).toBeUndefined()
+      const tokenOf = (lease: Store.LeaseResult): string => {
+        if (lease._tag !== "Acquired") throw new Error(`expected the lease to be acquired, got ${lease._tag}`)
+        return lease.token
+      }
+      const token = tokenOf(await run(leases.acquire(s, "k", 1_000)))
+      expect(await run(leases.acquire(s, "k", 1_000))).toEqual({ _tag: "Held" })
       expect(await run(leases.release(s, "k", "not-the-token"))).toBe(false)
-      expect(await run(leases.release(s, "k", token!))).toBe(true)
-      expect(await run(leases.release(s, "k", token!))).toBe(false)
-      const next = await run(leases.acquire(s, "k", 300))
-      expect(next).toBeDefined()
+      expect(await run(leases.release(s, "k", token))).toBe(true)
+      expect(await run(leases.release(s, "k", token))).toBe(false)
+      const next = tokenOf(await run(leases.acquire(s, "k", 300)))
       await advance(500)
-      const after = await run(leases.acquire(s, "k", 1_000))
-      expect(after).toBeDefined()
+      const after = tokenOf(await run(leases.acquire(s, "k", 1_000)))
       expect(after).not.toBe(next)
-      expect(await run(leases.release(s, "k", next!))).toBe(false)
+      expect(await run(leases.release(s, "k", next))).toBe(false)
       const concurrent = await run(
         Effect.all(
           Array.from({ length: 20 }, () => leases.acquire(s, "race", 1_000)),
           { concurrency: "unbounded" },
         ),
       )
-      expect(concurrent.filter((t) => t !== undefined)).toHaveLength(1)
+      expect(concurrent.filter((lease) => lease._tag === "Acquired")).toHaveLength(1)
+    })
+
+    it("leases: taken with the version read, refused as Changed once the key was written", async () => {
+      const { store, run, space } = harness
+      const leases = store.leases
+      const versioned = store.versioned
+      if (leases === undefined || versioned === undefined) return
+      const s = space("conditional-leases")
+      const read = (await run(versioned.get(s, "k"))).version
+      // Someone filled the key after our miss: loading again would be a wasted loader call.
+      expect(await run(versioned.fill(s, "k", text("filled"), 60_000, read))).toBe(true)
+      const stale = await run(leases.acquire(s, "k", 1_000, read))
+      // A store that cannot check atomically may ignore the version (see Leases.acquire).
+      if (store.capabilities.compareAndSet) expect(stale).toEqual({ _tag: "Changed" })
+      const current = (await run(versioned.get(s, "k"))).version
+      const lease = await run(leases.acquire(s, "j", 1_000, (await run(versioned.get(s, "j"))).version))
+      expect(lease._tag).toBe("Acquired")
+      // With the current version it is taken; a held lease stays Held whatever the version.
+      if (stale._tag === "Acquired") await run(leases.release(s, "k", stale.token))
+      const fresh = await run(leases.acquire(s, "k", 1_000, current))
+      expect(fresh._tag).toBe("Acquired")
+      expect((await run(leases.acquire(s, "k", 1_000, current)))._tag).toBe("Held")
     })
 
     it("declares its capabilities as data", () => {

@@ -103,19 +103,20 @@ export const createClient = (options: ConnectionOptions): Client => {
       ...forced(commandTimeout, connectTimeout, socketTimeout),
     } as RedisOptions)
   }
-  for (const script of Scripts.all) client.defineCommand(script.name, { lua: script.lua, numberOfKeys: 1 })
+  for (const script of Scripts.all)
+    client.defineCommand(script.name, { lua: script.lua, numberOfKeys: script.keys })
   return client
 }
 
-/** Runs a script defined on the client by {@link createClient}. */
+/** Runs a script defined on the client by {@link createClient}, on one key or (in order) several. */
 export const runScript = <Args extends ReadonlyArray<string | number | Uint8Array>, Result>(
   client: Client,
   script: Scripts.Script<Args, Result>,
-  key: string,
+  keys: string | ReadonlyArray<string>,
   ...args: Args
 ): Promise<Result> =>
   (client as unknown as Record<string, (...a: Array<unknown>) => Promise<Result>>)[script.name]!(
-    key,
+    ...(typeof keys === "string" ? [keys] : keys),
     ...args.map(binary),
   )
 
