@@ -9,6 +9,18 @@ import type { Results } from "./report.ts"
 const START = "<!-- bench:results:start -->"
 const END = "<!-- bench:results:end -->"
 
+/** A Markdown table with its columns padded to equal width, as the docs' formatter (Biome) writes it. */
+const markdownTable = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+): Array<string> => {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)]
+}
+
+/** The results section of the docs page: the run's machine, any reruns, and one row per workload. */
 export const table = (results: Results): string => {
   const lines = [
     `Run of ${results.startedAt.slice(0, 10)} (${results.quick ? "quick" : "full"}, ${results.durationSeconds} s): ${results.machine.cpus}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.platform}; Node ${results.node}; ${results.redis.split(" ").slice(0, 3).join(" ")}.`,
@@ -20,18 +32,23 @@ export const table = (results: Results): string => {
             .join(", ")}.`,
         ]),
     "",
-    "| id | workload | ratio | target | met | numbers |",
-    "| --- | --- | --- | --- | --- | --- |",
   ]
-  for (const w of results.workloads) {
+  const rows = results.workloads.map((w) => {
     const numbers = w.rows.map((r) => `${r.system} ${r.metric} ${r.value.toLocaleString("en-US")}`).join("; ")
-    lines.push(
-      `| [${w.id}](/bench/${w.id}.svg) | ${w.name} | ${w.ratio} (${w.ratioOf}) | ${w.target} | ${w.met ? "yes" : "**no**"} | ${numbers}${w.notes === undefined ? "" : `. ${w.notes}`} |`,
-    )
-  }
+    return [
+      `[${w.id}](/bench/${w.id}.svg)`,
+      w.name,
+      `${w.ratio} (${w.ratioOf})`,
+      w.target,
+      w.met ? "yes" : "**no**",
+      `${numbers}${w.notes === undefined ? "" : `. ${w.notes}`}`,
+    ]
+  })
+  lines.push(...markdownTable(["id", "workload", "ratio", "target", "met", "numbers"], rows))
   return lines.join("\n")
 }
 
+/** Replaces the text between the results markers of docs/benchmarks.md with {@link table}. */
 export const writeDocsTable = (results: Results): void => {
   const page = new URL("../../../docs/benchmarks.md", import.meta.url)
   const text = readFileSync(page, "utf8")

@@ -99,10 +99,12 @@ const handle = async (command: Command): Promise<unknown> => {
         loaderMillis: number
       }
       let loaderCalls = 0
+      let loaderEndedAt: number | undefined
       const startedAt = wall()
       const loadPromise = async () => {
         loaderCalls++
         await sleep(loaderMillis)
+        loaderEndedAt ??= wall()
         return user(key)
       }
       const doneAt: Array<number> = []
@@ -130,7 +132,7 @@ const handle = async (command: Command): Promise<unknown> => {
           }),
         )
       }
-      return { loaderCalls, startedAt, lastDoneAt: Math.max(...doneAt) }
+      return { loaderCalls, startedAt, loaderEndedAt, lastDoneAt: Math.max(...doneAt) }
     }
     case "getOrSet": {
       const { key, loaderMillis } = command as unknown as { key: number; loaderMillis: number }
