@@ -2,6 +2,7 @@
  * A benchmark process for the multi-process workloads (W8, W9, W11): builds
  * the system named in its environment and runs commands sent over IPC.
  */
+import { WorkerProcess } from "@strata/testkit/servers"
 import { Effect, Option } from "effect"
 import { user } from "./measure.ts"
 import {
@@ -38,7 +39,7 @@ else if (system === "cache-manager") peer = cacheManager(redisUrl)
 else if (system === "cacheable") peer = cacheable(redisUrl)
 else throw new Error(`unknown system ${system}`)
 
-type Command = { readonly id: number; readonly op: string; readonly [k: string]: unknown }
+type Command = WorkerProcess.Command
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
@@ -165,11 +166,4 @@ const handle = async (command: Command): Promise<unknown> => {
   }
 }
 
-process.on("message", (command: Command) => {
-  handle(command).then(
-    (result) => process.send?.({ id: command.id, result }),
-    (error: unknown) =>
-      process.send?.({ id: command.id, error: error instanceof Error ? error.stack : String(error) }),
-  )
-})
-process.send?.({ ready: true })
+WorkerProcess.serve(handle)

@@ -166,6 +166,24 @@ describe("circuit breaker on the shared tier", () => {
   )
 })
 
+/** Cache options for two caches sharing a lease: short TTL and poll, so tests step the clock a little. */
+const leased = { lease: { ttl: "1 second", pollInterval: "50 millis" } } as const
+
+/** A loader that counts its calls and takes 100 ms. */
+const countingLoader = () => {
+  const calls = { loads: 0 }
+  const load = (value: string) =>
+    Effect.sync(() => {
+      calls.loads++
+    }).pipe(Effect.andThen(Effect.sleep(100)), Effect.as(value))
+  return { calls, load }
+}
+
+/** Lets forked fibers run up to their next wait. */
+const settle = Effect.gen(function* () {
+  for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+})
+
 describe("leases across caches sharing a store", () => {
   it.effect(
     "one cache loads while the other waits for its fill; a holder that dies frees the lease after its TTL",
@@ -173,29 +191,17 @@ describe("leases across caches sharing a store", () => {
       Effect.gen(function* () {
         const store = yield* MemoryStore.make()
         const hub = MemoryBus.hub()
-        const a = yield* Cache.make(
-          { lease: { ttl: "1 second", pollInterval: "50 millis" } },
-          store,
-          hub.node("a"),
-        )
-        const b = yield* Cache.make(
-          { lease: { ttl: "1 second", pollInterval: "50 millis" } },
-          store,
-          hub.node("b"),
-        )
-        let loads = 0
-        const load = (value: string) =>
-          Effect.sync(() => {
-            loads++
-          }).pipe(Effect.andThen(Effect.sleep(100)), Effect.as(value))
+        const a = yield* Cache.make(leased, store, hub.node("a"))
+        const b = yield* Cache.make(leased, store, hub.node("b"))
+        const { calls, load } = countingLoader()
         const first = yield* Effect.forkChild(a.getOrSet(Items, "k", load("from a")))
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* settle
         const second = yield* Effect.forkChild(b.getOrSet(Items, "k", load("from b")))
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* settle
         yield* TestClock.adjust(100)
         assert.strictEqual(yield* Fiber.join(first), "from a")
         assert.strictEqual(yield* Fiber.join(second), "from a")
-        assert.strictEqual(loads, 1)
+        assert.strictEqual(calls.loads, 1)
         assert.isAbove(b.stats().leaseWaits, 0)
 
         // A lease holder that never fills: the waiter loads itself once the lease lapses.
@@ -228,21 +234,16 @@ describe("conditional leases", () => {
             acquire: (...args) => Deferred.await(gate).pipe(Effect.andThen(store.leases!.acquire(...args))),
           },
         }
-        const options = { lease: { ttl: "1 second", pollInterval: "50 millis" } } as const
-        const a = yield* Cache.make(options, store, hub.node("a"))
-        const b = yield* Cache.make(options, gated, hub.node("b"))
-        let loads = 0
-        const load = (value: string) =>
-          Effect.sync(() => {
-            loads++
-          }).pipe(Effect.andThen(Effect.sleep(100)), Effect.as(value))
+        const a = yield* Cache.make(leased, store, hub.node("a"))
+        const b = yield* Cache.make(leased, gated, hub.node("b"))
+        const { calls, load } = countingLoader()
         const first = yield* Effect.forkChild(a.getOrSet(Items, "k", load("from a")))
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* settle
         const late = yield* Effect.forkChild(b.getOrSet(Items, "k", load("from b")))
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* settle
         yield* TestClock.adjust(100)
         assert.strictEqual(yield* Fiber.join(first), "from a")
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* settle
         // a's lease is free again: only the version check keeps b from loading.
         const probe = yield* store.leases!.acquire(Items.id, Items.storeKey("k"), 1)
         assert.strictEqual(probe._tag, "Acquired")
@@ -250,7 +251,7 @@ describe("conditional leases", () => {
           yield* store.leases!.release(Items.id, Items.storeKey("k"), probe.token)
         yield* Deferred.succeed(gate, undefined)
         assert.strictEqual(yield* Fiber.join(late), "from a")
-        assert.strictEqual(loads, 1)
+        assert.strictEqual(calls.loads, 1)
       }),
   )
 })

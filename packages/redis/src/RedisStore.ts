@@ -250,20 +250,21 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       catch: fail(operation),
     })
 
-  const refreshGenerations = Effect.suspend(() => {
-    const spaces = [...generations.keys()]
-    if (spaces.length === 0) return Effect.void
-    return call("refresh generations", () =>
-      Promise.all(spaces.map((space) => client.get(metaKey(space)))),
-    ).pipe(
-      Effect.tap((values) =>
-        Effect.sync(() => {
-          for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
-        }),
-      ),
-      Effect.asVoid,
-    )
-  })
+  /** Re-reads the generations of `spaces` from Redis. */
+  const refreshSpaces = (spaces: ReadonlyArray<string>) =>
+    spaces.length === 0
+      ? Effect.void
+      : call("refresh generations", () =>
+          Promise.all(spaces.map((space) => client.get(metaKey(space)))),
+        ).pipe(
+          Effect.tap((values) =>
+            Effect.sync(() => {
+              for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
+            }),
+          ),
+          Effect.asVoid,
+        )
+  const refreshGenerations = Effect.suspend(() => refreshSpaces([...generations.keys()]))
 
   yield* refreshGenerations.pipe(
     Effect.catch(() => Effect.void),
@@ -365,19 +366,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           runScript(client, Scripts.releaseLease, leaseKeyOf(space, generation, key), token),
         ).pipe(Effect.map((released) => released === 1)),
     },
-    refresh: (spaces) =>
-      spaces === "all"
-        ? refreshGenerations
-        : call("refresh generations", () =>
-            Promise.all(spaces.map((space) => client.get(metaKey(space)))),
-          ).pipe(
-            Effect.tap((values) =>
-              Effect.sync(() => {
-                for (let i = 0; i < spaces.length; i++) learn(spaces[i]!, Number(values[i] ?? 0))
-              }),
-            ),
-            Effect.asVoid,
-          ),
+    refresh: (spaces) => (spaces === "all" ? refreshGenerations : refreshSpaces(spaces)),
     diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
     refreshGenerations,
     client,

@@ -6,6 +6,7 @@
  */
 import { Cache, type CacheEvent, Keyspace } from "@strata/core"
 import { RedisBus, RedisStore } from "@strata/redis"
+import { WorkerProcess } from "@strata/testkit/servers"
 import { Effect, Exit, Option, Schema, Scope } from "effect"
 
 const Items = Keyspace.make({
@@ -59,7 +60,7 @@ const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseExit(effect)
 const readValue = (exit: Exit.Exit<Option.Option<{ value: string }>, unknown>) =>
   Exit.isSuccess(exit) ? (Option.isSome(exit.value) ? exit.value.value.value : null) : "error"
 
-type Command = { readonly id: number; readonly op: string; readonly [k: string]: unknown }
+type Command = WorkerProcess.Command
 
 const handle = async (command: Command): Promise<unknown> => {
   switch (command.op) {
@@ -144,10 +145,4 @@ const handle = async (command: Command): Promise<unknown> => {
   }
 }
 
-process.on("message", (command: Command) => {
-  handle(command).then(
-    (result) => process.send?.({ id: command.id, result }),
-    (error: unknown) => process.send?.({ id: command.id, error: String(error) }),
-  )
-})
-process.send?.({ ready: true })
+WorkerProcess.serve(handle)
