@@ -876,6 +876,8 @@ export const make = Effect.fnUntraced(function* (
   // ---- reads --------------------------------------------------------------
 
   // The L1 hit is answered synchronously inside `suspend`: no generator, no extra effects.
+  // `get`, `getOrSet` and `peekUnsafe` each inline the same L1 check on purpose: a shared
+  // helper returning "value or miss" measured 10-25% slower on W1/W2 (1.16 -> 1.29-1.35x).
   const get = <K, V>(
     keyspace: Keyspace<K, V>,
     key: K,

@@ -11,19 +11,16 @@ const key = fc.constantFrom(...KEYS)
 const read = fc.record({ _tag: fc.constant("Read" as const), node, key })
 const get = fc.record({ _tag: fc.constant("Get" as const), node, key })
 const write = fc.record({ _tag: fc.constant("Write" as const), node, key, delay: fc.nat(8) })
+/** A step of time of up to `max` ms (a barrier between groups of concurrent operations). */
+const advance = (max: number) =>
+  fc.record({ _tag: fc.constant("Advance" as const), millis: fc.integer({ min: 1, max }) })
 /** Groups of concurrent operations separated by small steps of time (an `Advance` is a barrier). */
 const workload: fc.Arbitrary<Array<Operation>> = fc.array(
   fc.oneof(
     { weight: 4, arbitrary: read },
     { weight: 1, arbitrary: get },
     { weight: 2, arbitrary: write },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        _tag: fc.constant("Advance" as const),
-        millis: fc.integer({ min: 1, max: 50 }),
-      }),
-    },
+    { weight: 1, arbitrary: advance(50) },
   ),
   { minLength: 2, maxLength: 16 },
 )
@@ -192,13 +189,7 @@ describe("consistency of several nodes sharing one store and one bus (fc.schedul
       fc.oneof(
         { weight: 4, arbitrary: read },
         { weight: 1, arbitrary: write },
-        {
-          weight: 2,
-          arbitrary: fc.record({
-            _tag: fc.constant("Advance" as const),
-            millis: fc.integer({ min: 1, max: 150 }),
-          }),
-        },
+        { weight: 2, arbitrary: advance(150) },
       ),
       { minLength: 2, maxLength: 14 },
     )

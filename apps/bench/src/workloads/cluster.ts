@@ -302,8 +302,13 @@ export const W11: Workload = {
       const leaseKey = `${context.prefix}${Users.id}:lease:0:{${dataKey}}`
       void holder!.call("getOrSet", { key, loaderMillis: 60_000 }).catch(() => undefined)
       let takenAt = 0
+      const giveUpAt = Date.now() + 10_000
       while (takenAt === 0) {
         if ((await raw.exists(leaseKey)) === 1) takenAt = performance.timeOrigin + performance.now()
+        else if (Date.now() > giveUpAt)
+          throw new Error(
+            `W11: the holder's lease ${leaseKey} never appeared (has RedisStore's lease key changed?)`,
+          )
         else await new Promise((r) => setTimeout(r, 2))
       }
       const waiting = waiter!.call<{ doneAt: number; loaderCalls: number; ok: boolean }>("getOrSet", {
