@@ -473,6 +473,7 @@ export const make = Effect.fnUntraced(function* (
     new StoreUnavailable({
       store: l2?.name ?? "none",
       operation,
+      reason: "circuit-open",
       message: "the shared tier failed repeatedly (circuit open); calls resume after the cooldown",
     })
 
@@ -969,7 +970,7 @@ export const make = Effect.fnUntraced(function* (
     <A>(keyspace: Keyspace<any, any>, operation: string, fallback: A) =>
     (error: StoreError) =>
       Effect.sync(() => {
-        if (!(error instanceof StoreUnavailable && error.message.includes("circuit open"))) {
+        if (!(error._tag === "StoreUnavailable" && error.reason === "circuit-open")) {
           emit({ _tag: "StoreFailed", keyspace: keyspace.id, operation, error })
         }
         return fallback

@@ -66,12 +66,37 @@ export class EntryTooLarge extends Schema.TaggedError<EntryTooLarge>()("EntryToo
 }
 
 /**
- * A store (a tier) could not be reached or answered with an error. `cause`
- * keeps the driver's own error for logs.
+ * Why a store call failed, and so whether a write may have happened:
+ *
+ * - `"unreachable"`: the call was never sent (no connection, or the store is
+ *   not accepting commands); nothing was written.
+ * - `"rejected"`: the store answered with an error (a permission, memory, or
+ *   script error); nothing was written.
+ * - `"connection-lost"`: the call was sent and the connection dropped before
+ *   the answer; a write's outcome is unknown.
+ * - `"circuit-open"`: the cache's circuit breaker refused the call because
+ *   the tier failed repeatedly; nothing was sent.
+ * - `"startup"`: the store could not start (connection, credentials, a
+ *   missing permission, a bad option).
+ */
+export const StoreFailureReason = Schema.Literals([
+  "unreachable",
+  "rejected",
+  "connection-lost",
+  "circuit-open",
+  "startup",
+])
+export type StoreFailureReason = typeof StoreFailureReason.Type
+
+/**
+ * A store (a tier) could not be reached or answered with an error. `reason`
+ * says which, and so whether a write may still have happened (see
+ * {@link StoreFailureReason}); `cause` keeps the driver's own error for logs.
  */
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
   store: Schema.String,
   operation: Schema.String,
+  reason: StoreFailureReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect()),
 }) {}
@@ -108,6 +133,50 @@ export class LoaderFailed extends Schema.TaggedError<LoaderFailed>()("LoaderFail
 
 /** The failures a store operation can end with. */
 export type StoreError = StoreUnavailable | Timeout
+
+/**
+ * Whether a failed write may still have been applied by the store: always
+ * after a `Timeout`, and after a connection lost with the call in flight.
+ * The cache invalidates the key everywhere in that case, since it cannot
+ * know which value the store holds.
+ */
+export const outcomeUnknown = (error: StoreError): boolean =>
+  error._tag === "Timeout" || error.reason === "connection-lost"
+
+/**
+ * A number or an option given to Strata is not usable: `NaN`, infinite, a
+ * fraction where a whole number is needed, out of its documented range, or
+ * not a number at all. Raised before any I/O, so nothing was read or
+ * written. `argument` names the input (`"increment.by"`,
+ * `"l1.maxEntries"`, `"commandTimeoutMillis"`, ...).
+ */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  argument: Schema.String,
+  message: Schema.String,
+}) {}
+
+/**
+ * The cache was closed: the call came after `close()`, or was still in
+ * flight when `close()` ran (its work was interrupted). Nothing more is
+ * read or written by this cache.
+ */
+export class CacheClosed extends Schema.TaggedError<CacheClosed>()("CacheClosed", {
+  message: Schema.String,
+}) {}
+
+/**
+ * A loader asked, directly or through other loaders, for a key whose load
+ * it is part of. Waiting would never end (the load waits for itself), so the
+ * inner call fails at once; `key` is the storage key asked for.
+ */
+export class LoaderCycle extends Schema.TaggedError<LoaderCycle>()("LoaderCycle", {
+  keyspace: Schema.String,
+  key: Schema.String,
+}) {
+  override get message(): string {
+    return `A loader of keyspace "${this.keyspace}" asked for key ${JSON.stringify(this.key)}, whose load it is part of: the load would wait for itself`
+  }
+}
 
 /**
  * The bus could not publish an invalidation. The write it announces already

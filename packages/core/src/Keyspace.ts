@@ -9,7 +9,7 @@
  */
 import { type Duration, Result, Schema, SchemaAST } from "effect"
 import { InvalidKey, InvalidKeyspace } from "./Errors.ts"
-import { toMillis } from "./internal/duration.ts"
+import { lifetime } from "./internal/duration.ts"
 import * as KeyEncoding from "./KeyEncoding.ts"
 
 const TypeId = "~@strata/core/Keyspace" as const
@@ -111,15 +111,13 @@ const build = <K, V>(
   let ttlMillis: number
   let staleForMillis: number
   try {
-    ttlMillis = toMillis(options.ttl, `Keyspace "${name}": ttl`)
-    staleForMillis = toMillis(options.staleFor ?? 0, `Keyspace "${name}": staleFor`, true)
+    ;({ ttl: ttlMillis, staleFor: staleForMillis } = lifetime(
+      options.ttl,
+      options.staleFor ?? 0,
+      `Keyspace "${name}"`,
+    ))
   } catch (error) {
     throw new InvalidKeyspace({ message: (error as Error).message })
-  }
-  if (ttlMillis + staleForMillis > 2 ** 31 - 1) {
-    throw new InvalidKeyspace({
-      message: `Keyspace "${name}": ttl + staleFor must stay under 2^31 ms (about 24.8 days)`,
-    })
   }
   const id = `${name}:v${version}`
   const encodeKey = Schema.encodeUnknownResult(options.key)

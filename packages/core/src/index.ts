@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as Argument from "./Argument.ts"
 export * as Bus from "./Bus.ts"
 export * as Cache from "./Cache.ts"
 export type {

@@ -35,7 +35,14 @@ const flaky = (store: Store.Service) => {
       Effect.suspend((): Effect.Effect<A, E | StoreUnavailable> => {
         state.calls++
         return state.down
-          ? Effect.fail(new StoreUnavailable({ store: "flaky", operation: "x", message: "down" }))
+          ? Effect.fail(
+              new StoreUnavailable({
+                store: "flaky",
+                operation: "x",
+                reason: "unreachable",
+                message: "down",
+              }),
+            )
           : f(...args)
       })
   const wrapped: Store.Service = {

@@ -8,8 +8,12 @@
  *   commands are off, so a write issued during a partition fails at once
  *   instead of landing after the partition heals over a newer value.
  * - **Timeouts are typed**: a command slower than `commandTimeoutMillis`
- *   fails with `Timeout`. For a write the outcome is unknown (Redis may still
- *   apply it); Strata never retries it blindly.
+ *   fails with `Timeout`. Every write is a script that carries a deadline in
+ *   the server's time (the moment its caller stops waiting) and is refused
+ *   past it, so a write that timed out can have landed only before its
+ *   caller saw the timeout, never after a write acknowledged later (a stalled
+ *   link that heals, a paused server that resumes; ADR 0008). Strata never
+ *   retries a write blindly.
  * - **Versioned writes**: every value carries a version token, new on every
  *   write; `delete` leaves a tombstone with a new token; `fill` is a
  *   compare-and-set on the token it read, so a load that read a key before a
@@ -29,27 +33,36 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Store, type StoreError, StoreUnavailable } from "@strata/core"
+import { Argument, type InvalidArgument, Store, type StoreError } from "@strata/core"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import type { Cluster } from "ioredis"
 import {
   type Client,
   type ConnectionOptions,
   createClient,
-  isAccessError,
   runScript,
   toStoreError,
 } from "./internal/connection.ts"
+import {
+  KIND_TOMBSTONE,
+  KIND_VALUE,
+  newVersion,
+  stamped,
+  storedValue,
+  versionedValue,
+} from "./internal/header.ts"
+import * as ServerClock from "./internal/serverClock.ts"
 import { slotOf } from "./internal/slot.ts"
+import { connect, probe, startupFailure } from "./internal/startup.ts"
 import * as Scripts from "./Scripts.ts"
 
 /** The options of {@link make} and {@link layer}. */
 export interface Options extends ConnectionOptions {
   /** Prepended to every key; no braces. Default `"strata:"`. */
   readonly prefix?: string | undefined
-  /** How long a delete's tombstone keeps the key's version. Default 10 s; keep it above your slowest loader. */
+  /** How long a delete's tombstone keeps the key's version, in ms. Default 10,000; keep it above your slowest loader. */
   readonly tombstoneMillis?: number | undefined
-  /** How often cached keyspace generations are re-read. Default 1 s. */
+  /** How often cached keyspace generations and the server clock are re-read, in ms. Default 1,000. */
   readonly generationRefreshMillis?: number | undefined
 }
 
@@ -73,69 +86,21 @@ export interface Service extends Store.Service {
   readonly client: Client
 }
 
-interface Stored {
-  readonly kind: number
-  readonly version: number
-  readonly offset: number
-}
-
-const KIND_VALUE = 0x76 // v
-const KIND_TOMBSTONE = 0x74 // t
-const KIND_COUNTER = 0x63 // c
-
-/**
- * A value with a fresh version header. Versions are tokens, not counters: a
- * fill compares the version it read for equality, so a write only needs a
- * version no earlier write of the key used. A random 52-bit token gives that
- * without a script, so `set` and `delete` are plain `SET`s (scripts cost Redis
- * several times a `SET`); only the compare-and-set fill runs a script.
- */
-const stamped = (kind: number, payload?: Uint8Array): Buffer => {
-  const header = `${String.fromCharCode(kind)}${1 + Math.floor(Math.random() * 2 ** 52)}:`
-  if (payload === undefined) return Buffer.from(header, "latin1")
-  const out = Buffer.allocUnsafe(header.length + payload.length)
-  out.write(header, 0, "latin1")
-  out.set(payload, header.length)
-  return out
-}
-
-/** Parses the `<kind><version>:` header; `undefined` for bytes Strata did not write. */
-const header = (bytes: Uint8Array): Stored | undefined => {
-  const kind = bytes[0]
-  if (kind !== KIND_VALUE && kind !== KIND_TOMBSTONE && kind !== KIND_COUNTER) return undefined
-  let version = 0
-  let i = 1
-  for (; i < bytes.length && i < 20; i++) {
-    const c = bytes[i]!
-    if (c === 0x3a) break
-    if (c < 0x30 || c > 0x39) return undefined
-    version = version * 10 + (c - 0x30)
-  }
-  if (i === 1 || bytes[i] !== 0x3a) return undefined
-  return { kind, version, offset: i + 1 }
-}
-
-/** The value inside stored bytes. Headerless bytes are returned whole, so the cache reports and drops them. */
-const storedValue = (bytes: Buffer | null): Uint8Array | undefined => {
-  if (bytes === null) return undefined
-  const h = header(bytes)
-  if (h === undefined) return bytes
-  return h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset)
-}
-
-/** The value and version inside stored bytes (a tombstone has a version and no value). */
-const versionedValue = (bytes: Buffer | null): Store.VersionedValue => {
-  if (bytes === null) return { value: undefined, version: 0 }
-  const h = header(bytes)
-  if (h === undefined) return { value: bytes, version: 0 }
-  return { value: h.kind === KIND_TOMBSTONE ? undefined : bytes.subarray(h.offset), version: h.version }
-}
-
 const isCluster = (client: Client): client is Cluster =>
   "nodes" in client && typeof client.nodes === "function"
 
+/** Checks the numeric options before anything connects; throws `InvalidArgument`. */
+const checkOptions = (options: Options) => {
+  Argument.optionalMillis("commandTimeoutMillis", options.commandTimeoutMillis, 500)
+  Argument.optionalMillis("connectTimeoutMillis", options.connectTimeoutMillis, 5_000)
+  Argument.optionalMillis("socketTimeoutMillis", options.socketTimeoutMillis, 0, true)
+  Argument.optionalMillis("tombstoneMillis", options.tombstoneMillis, 10_000)
+  Argument.optionalMillis("generationRefreshMillis", options.generationRefreshMillis, 1_000)
+}
+
 /**
- * Connects to Redis and builds the store. Fails with `StoreUnavailable` when
+ * Connects to Redis and builds the store. Fails with `InvalidArgument` for a
+ * bad numeric option, and with `StoreUnavailable` (reason `startup`) when
  * the server cannot be reached within `connectTimeoutMillis`, when the
  * credentials are wrong, or when the ACL user lacks a command or key pattern
  * the store needs (checked at startup, so it never surfaces as a hang later).
@@ -147,26 +112,20 @@ const isCluster = (client: Client): client is Cluster =>
  * ```
  */
 export const make = Effect.fnUntraced(function* (options: Options) {
+  yield* Effect.try({ try: () => checkOptions(options), catch: (error) => error as InvalidArgument })
   const prefix = options.prefix ?? "strata:"
-  if (/[{}]/.test(prefix)) {
-    return yield* new StoreUnavailable({
-      store: "redis",
-      operation: "startup",
-      message: `prefix ${JSON.stringify(prefix)} must not contain braces: they would become a Cluster hash tag`,
-    })
+  if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
+    return yield* startupFailure(
+      "startup",
+      `prefix ${JSON.stringify(prefix)} must be a string without braces: they would become a Cluster hash tag`,
+    )
   }
   const commandTimeout = options.commandTimeoutMillis ?? 500
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
   const tombstoneMillis = options.tombstoneMillis ?? 10_000
   const client = yield* Effect.try({
     try: () => createClient(options),
-    catch: (cause) =>
-      new StoreUnavailable({
-        store: "redis",
-        operation: "startup",
-        message: (cause as Error).message,
-        cause,
-      }),
+    catch: (cause) => startupFailure("startup", (cause as Error).message, cause),
   })
 
   let connectionErrors = 0
@@ -195,20 +154,29 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   const call = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
     Effect.tryPromise({ try: f, catch: fail(operation) })
 
+  // Write deadlines: a write refused past its deadline can never land after a newer one (ADR 0008).
+  const serverClock = ServerClock.make(client)
+  const syncClock = call("time", serverClock.sync)
+  const deadline = () => serverClock.deadline(commandTimeout)
+  /** A write script's result; Redis refusing it as late becomes a `Timeout` (see `toStoreError`). */
+  const notLate = (result: number) => {
+    if (result === Scripts.LATE) throw new Error("STRATA_LATE the deadline passed before Redis ran the write")
+    return result
+  }
+
   const generations = new Map<string, number>()
   const metaKey = (space: string) => `${prefix}${space}:meta:gen`
   const learn = (space: string, generation: number) => {
     if ((generations.get(space) ?? -1) < generation) generations.set(space, generation)
   }
+  const readGeneration = (space: string) =>
+    client.get(metaKey(space)).then((value) => {
+      learn(space, Number(value ?? 0))
+      return generations.get(space)!
+    })
   const generationOf = (space: string): Effect.Effect<number, StoreError> => {
     const known = generations.get(space)
-    if (known !== undefined) return Effect.succeed(known)
-    return call("get generation", () => client.get(metaKey(space))).pipe(
-      Effect.map((value) => {
-        learn(space, Number(value ?? 0))
-        return generations.get(space)!
-      }),
-    )
+    return known !== undefined ? Effect.succeed(known) : call("get generation", () => readGeneration(space))
   }
   const keyOf = (space: string, generation: number, key: string) => `${prefix}${space}:${generation}:${key}`
   /**
@@ -220,15 +188,6 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     /[{}]/.test(key)
       ? `${prefix}${space}:lease:${generation}:${key}`
       : `${prefix}${space}:lease:${generation}:{${keyOf(space, generation, key)}}`
-  /** The generation of a space: cached (synchronously), or read once. */
-  const generationNow = (space: string): number | Promise<number> => {
-    const known = generations.get(space)
-    if (known !== undefined) return known
-    return client.get(metaKey(space)).then((value) => {
-      learn(space, Number(value ?? 0))
-      return generations.get(space)!
-    })
-  }
   /**
    * One store operation on one key as a single effect: the generation lookup,
    * the command and the reading of its reply happen in one promise, because
@@ -242,10 +201,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   ) =>
     Effect.tryPromise({
       try: () => {
-        const generation = generationNow(space)
-        return typeof generation === "number"
+        const generation = generations.get(space)
+        return generation !== undefined
           ? f(keyOf(space, generation, key), generation)
-          : generation.then((g) => f(keyOf(space, g, key), g))
+          : readGeneration(space).then((g) => f(keyOf(space, g, key), g))
       },
       catch: fail(operation),
     })
@@ -266,8 +225,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         )
   const refreshGenerations = Effect.suspend(() => refreshSpaces([...generations.keys()]))
 
-  yield* refreshGenerations.pipe(
-    Effect.catch(() => Effect.void),
+  yield* Effect.all([refreshGenerations, syncClock], { discard: true }).pipe(
+    Effect.ignore,
     Effect.repeat(Schedule.spaced(Duration.millis(options.generationRefreshMillis ?? 1_000))),
     Effect.forkScoped,
   )
@@ -303,38 +262,55 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       })
     })
 
+  const writeValue = (k: string, value: Uint8Array, ttlMillis: number) =>
+    runScript(client, Scripts.write, k, stamped(KIND_VALUE, newVersion(), value), ttlMillis, deadline()).then(
+      notLate,
+    )
+
   const service: Service = {
     name: "redis",
     capabilities: { local: false, leases: true, compareAndSet: true, scripts: true },
     get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(storedValue)),
     getMany,
-    set: (space, key, value, ttlMillis) =>
-      keyed("set", space, key, (k) => client.set(k, stamped(KIND_VALUE, value), "PX", ttlMillis)),
+    set: (space, key, value, ttlMillis) => keyed("set", space, key, (k) => writeValue(k, value, ttlMillis)),
     setMany: (space, writes) =>
       Effect.flatMap(generationOf(space), (generation) =>
         call("setMany", () =>
-          Promise.all(
-            writes.map((w) =>
-              client.set(keyOf(space, generation, w.key), stamped(KIND_VALUE, w.value), "PX", w.ttlMillis),
-            ),
-          ),
+          Promise.all(writes.map((w) => writeValue(keyOf(space, generation, w.key), w.value, w.ttlMillis))),
         ),
       ),
     delete: (space, key) =>
-      keyed("delete", space, key, (k) => client.set(k, stamped(KIND_TOMBSTONE), "PX", tombstoneMillis)),
+      keyed("delete", space, key, (k) =>
+        runScript(
+          client,
+          Scripts.write,
+          k,
+          stamped(KIND_TOMBSTONE, newVersion()),
+          tombstoneMillis,
+          deadline(),
+        ).then(notLate),
+      ),
     increment: (space, key, by, ttlMillis) =>
-      keyed("increment", space, key, (k) => runScript(client, Scripts.increment, k, by, ttlMillis)),
+      keyed("increment", space, key, (k) =>
+        runScript(client, Scripts.increment, k, String(by), ttlMillis, newVersion(), deadline()).then(Number),
+      ),
     clear: (space) =>
-      call("clear", () => client.incr(metaKey(space))).pipe(
-        Effect.map((generation) => learn(space, generation)),
+      call("clear", () => runScript(client, Scripts.clear, metaKey(space), deadline())).pipe(
+        Effect.map((generation) => learn(space, notLate(generation))),
       ),
     versioned: {
       get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
       fill: (space, key, value, ttlMillis, expectedVersion) =>
         keyed("fill", space, key, (k) =>
-          runScript(client, Scripts.fill, k, value, ttlMillis, expectedVersion).then(
-            (written) => written === 1,
-          ),
+          runScript(
+            client,
+            Scripts.fill,
+            k,
+            stamped(KIND_VALUE, newVersion(), value),
+            ttlMillis,
+            String(expectedVersion),
+            deadline(),
+          ).then((result) => notLate(result) === 1),
         ),
     },
     leases: {
@@ -343,23 +319,26 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           const token = randomUUID()
           const leaseKey = leaseKeyOf(space, generation, key)
           // Checked atomically with the data's version where the two keys meet in one slot (not for odd braces).
-          if (expectedVersion !== undefined && (!isCluster(client) || slotOf(dataKey) === slotOf(leaseKey))) {
-            const taken = await runScript(
-              client,
-              Scripts.acquireLeaseIfVersion,
-              [dataKey, leaseKey],
-              token,
-              ttlMillis,
-              expectedVersion,
-            )
-            return taken === 1
-              ? { _tag: "Acquired", token }
-              : taken === 0
-                ? { _tag: "Held" }
-                : { _tag: "Changed" }
-          }
-          const reply = await client.set(leaseKey, token, "PX", ttlMillis, "NX")
-          return reply === "OK" ? { _tag: "Acquired", token } : { _tag: "Held" }
+          const conditional =
+            expectedVersion !== undefined && (!isCluster(client) || slotOf(dataKey) === slotOf(leaseKey))
+          const taken = notLate(
+            conditional
+              ? await runScript(
+                  client,
+                  Scripts.acquireLeaseIfVersion,
+                  [dataKey, leaseKey],
+                  token,
+                  ttlMillis,
+                  String(expectedVersion),
+                  deadline(),
+                )
+              : await runScript(client, Scripts.acquireLease, leaseKey, token, ttlMillis, deadline()),
+          )
+          return taken === 1
+            ? { _tag: "Acquired", token }
+            : taken === 0
+              ? { _tag: "Held" }
+              : { _tag: "Changed" }
         }),
       release: (space, key, token) =>
         keyed("release lease", space, key, (_, generation) =>
@@ -372,85 +351,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     client,
   }
 
-  yield* probe(service, prefix)
+  // The clock is read first: no write can run before it is known.
+  yield* probe(service, prefix, syncClock)
   return service
 })
-
-/** Connects, waiting for `ready`; fails at once on bad credentials, and after `timeoutMillis` otherwise. */
-const connect = (client: Client, timeoutMillis: number) =>
-  Effect.tryPromise({
-    try: () =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`could not connect to Redis within ${timeoutMillis} ms (${client.status})`)),
-          timeoutMillis,
-        )
-        const onError = (error: Error) => {
-          if (!isAccessError(error)) return
-          clearTimeout(timer)
-          reject(error)
-        }
-        client.on("error", onError)
-        client.connect().then(
-          () => {
-            clearTimeout(timer)
-            client.off("error", onError)
-            resolve()
-          },
-          (error: unknown) => {
-            clearTimeout(timer)
-            client.off("error", onError)
-            reject(error)
-          },
-        )
-      }),
-    catch: (cause) => {
-      client.disconnect()
-      const message = cause instanceof Error ? cause.message : String(cause)
-      return new StoreUnavailable({
-        store: "redis",
-        operation: "connect",
-        message: isAccessError(cause) ? `Redis refused the credentials: ${message}` : message,
-        cause,
-      })
-    },
-  })
-
-/**
- * Runs each kind of command the store uses once, on a throwaway key under
- * the prefix, so a missing ACL permission is a clear startup error naming
- * what to grant instead of a failure on the first request.
- */
-const probe = (store: Service, prefix: string) => {
-  const space = `_probe.${randomUUID()}`
-  const bytes = new Uint8Array([1])
-  return Effect.gen(function* () {
-    yield* store.set(space, "k", bytes, 1_000)
-    yield* store.getMany(space, ["k", "j"])
-    yield* store.versioned!.get(space, "k")
-    yield* store.versioned!.fill(space, "k", bytes, 1_000, 0)
-    yield* store.increment(space, "n", 1, 1_000)
-    yield* store.delete(space, "k")
-    const lease = yield* store.leases!.acquire(space, "k", 1_000, 0)
-    if (lease._tag === "Acquired") yield* store.leases!.release(space, "k", lease.token)
-    yield* store.clear(space)
-    yield* Effect.tryPromise({
-      try: () => store.client.del(`${prefix}${space}:meta:gen`),
-      catch: toStoreError("probe", 0),
-    })
-  }).pipe(
-    Effect.mapError((error) =>
-      error._tag === "StoreUnavailable" && /NOPERM|no permissions/i.test(error.message)
-        ? new StoreUnavailable({
-            store: "redis",
-            operation: "startup",
-            message: `The Redis user lacks a permission Strata needs (${error.message}). Grant it, for example: ACL SETUSER <user> on ~${prefix}* +@read +@write +@scripting +ping`,
-            cause: error,
-          })
-        : error,
-    ),
-  )
-}
 
 /**
  * A layer providing the Redis store as the `Store` service; the connection
@@ -461,5 +365,5 @@ const probe = (store: Service, prefix: string) => {
  * const Tiered = Cache.layer({ l2: RedisStore.layer({ url: process.env.REDIS_URL }) })
  * ```
  */
-export const layer = (options: Options): Layer.Layer<Store.Store, StoreError> =>
+export const layer = (options: Options): Layer.Layer<Store.Store, StoreError | InvalidArgument> =>
   Layer.effect(Store.Store, make(options))

@@ -5,11 +5,26 @@
  * flushed server), so callers never see a missing script.
  *
  * Every stored value starts with a header `<kind><version>:` where kind is
- * `v` (value), `t` (tombstone) or `c` (counter) and the version is a token
- * that changes on every write (plain `SET`s write a random one). Scripts read
- * only the header (`GETRANGE 0 23`) where they can, so a 1 MiB value is never
- * copied into Lua. Every script touches one key, except the conditional lease,
- * which the store uses on a Cluster only when its two keys share a slot.
+ * `v` (value), `t` (tombstone) or `c` (counter) and the version is a decimal
+ * token that changes on every write. Two rules keep the scripts exact:
+ *
+ * - **No number crosses the Lua boundary as a Lua number where it is written
+ *   back.** Redis's Lua turns numbers into text with `%.14g`, so a version
+ *   above 1e14 concatenated into a header came out as `4.3587308052719e+15`
+ *   and the entry was unreadable. Versions are made by the client and handled
+ *   as strings in Lua (compared as strings, never added to); counts are
+ *   formatted with `string.format('%d', n)`, exact up to 2^53, and kept within
+ *   ±(2^53 − 1).
+ * - **Every write carries a deadline** in the server's time (ms, from
+ *   `TIME`): the moment its caller gives up waiting. A write delivered later
+ *   (a stalled link that heals, a paused server that resumes) is refused
+ *   (`LATE`), so a write whose caller saw a timeout can never land after a
+ *   write acknowledged later (see ADR 0008).
+ *
+ * Scripts read only the header (`GETRANGE 0 23`) where they can, so a 1 MiB
+ * value is never copied into Lua. Every script touches one key, except the
+ * conditional lease, which the store uses on a Cluster only when its two keys
+ * share a slot.
  *
  * @since 0.1.0
  */
@@ -29,60 +44,106 @@ const script = <Args extends ReadonlyArray<string | number | Uint8Array>, Result
   keys = 1,
 ): Script<Args, Result> => ({ name, lua, keys })
 
-/** Reads the version from the header of the value at KEYS[1]; 0 when absent or headerless. */
-const READ_VERSION = `
-local head = redis.call('GETRANGE', KEYS[1], 0, 23)
-local version = tonumber(string.match(head, '^[vtc](%d+):')) or 0
+/** What a write script returns when its deadline passed before Redis ran it: nothing was written. */
+export const LATE = -2
+
+/**
+ * Returns LATE when the server's clock (ms) has reached the deadline in
+ * ARGV[n]. Both sides are integers below 2^53, compared as numbers (exact).
+ */
+const refuseLate = (n: number) => `
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) >= tonumber(ARGV[${n}]) then return ${LATE} end
 `
 
-/** Compare-and-set fill. ARGV: payload, ttl ms, expected version. Returns 1 if written, 0 if not. */
-export const fill = script<[payload: Uint8Array, ttlMillis: number, expectedVersion: number], number>(
+/** Reads the version (a string of digits) from the header of KEYS[1]; '0' when absent or headerless. */
+const READ_VERSION = `
+local version = string.match(redis.call('GETRANGE', KEYS[1], 0, 23), '^[vtc](%d+):') or '0'
+`
+
+/**
+ * A write of bytes whose header the client made (a value or a tombstone).
+ * ARGV: stamped bytes, ttl ms, deadline. Returns 1, or LATE.
+ */
+export const write = script<[stamped: Uint8Array, ttlMillis: number, deadline: number], number>(
+  "strataWrite",
+  `${refuseLate(3)}
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+)
+
+/**
+ * Compare-and-set fill. ARGV: stamped bytes (with the new version), ttl ms,
+ * expected version (decimal string, '0' for absent), deadline. Returns 1 if
+ * written, 0 if the key's version is no longer the expected one, or LATE.
+ */
+export const fill = script<
+  [stamped: Uint8Array, ttlMillis: number, expectedVersion: string, deadline: number],
+  number
+>(
   "strataFill",
-  `${READ_VERSION}
-if version ~= tonumber(ARGV[3]) then return 0 end
-redis.call('SET', KEYS[1], 'v' .. (version + 1) .. ':' .. ARGV[1], 'PX', ARGV[2])
+  `${refuseLate(4)}${READ_VERSION}
+if version ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`,
 )
 
 /**
  * Atomic counter: adds ARGV[1] to a live counter keeping its TTL, or starts a
- * new one at ARGV[1] with TTL ARGV[2] (replacing a value or tombstone).
- * Returns the new count. One script, so no counter is ever left without a TTL.
+ * new one at ARGV[1] with TTL ARGV[2] (replacing a value or tombstone). The
+ * new version is ARGV[3]; the deadline ARGV[4]. Returns the new count as
+ * decimal text (ioredis parses integer replies above 2^52 inexactly), an
+ * error reply `STRATA_LATE` past the deadline, or `STRATA_RANGE` when the
+ * count would leave ±(2^53 − 1). One script, so no counter is ever left
+ * without a TTL.
  */
-export const increment = script<[by: number, ttlMillis: number], number>(
+export const increment = script<[by: string, ttlMillis: number, version: string, deadline: number], string>(
   "strataIncrement",
-  `local current = redis.call('GET', KEYS[1])
-local by = tonumber(ARGV[1])
-local version = 0
-if current then
-  local kind, v, rest = string.match(current, '^([vtc])(%d+):(.*)$')
-  version = tonumber(v) or 0
-  local count = tonumber(rest)
-  if kind == 'c' and count then
-    count = count + by
-    redis.call('SET', KEYS[1], 'c' .. (version + 1) .. ':' .. string.format('%d', count), 'KEEPTTL')
-    return count
-  end
+  `local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) >= tonumber(ARGV[4]) then
+  return redis.error_reply('STRATA_LATE the deadline passed before the increment ran')
 end
-redis.call('SET', KEYS[1], 'c' .. (version + 1) .. ':' .. string.format('%d', by), 'PX', ARGV[2])
-return by`,
+local by = tonumber(ARGV[1])
+local current = redis.call('GET', KEYS[1])
+local count = nil
+if current then count = tonumber(string.match(current, '^c%d+:(%-?%d+)$')) end
+if count then
+  count = count + by
+  if count > 9007199254740991 or count < -9007199254740991 then
+    return redis.error_reply('STRATA_RANGE the counter would leave the safe integer range')
+  end
+  local text = string.format('%d', count)
+  redis.call('SET', KEYS[1], 'c' .. ARGV[3] .. ':' .. text, 'KEEPTTL')
+  return text
+end
+redis.call('SET', KEYS[1], 'c' .. ARGV[3] .. ':' .. ARGV[1], 'PX', ARGV[2])
+return ARGV[1]`,
 )
 
 /**
  * Takes the lease KEYS[2] (token ARGV[1], ttl ARGV[2] ms) only if the data key
- * KEYS[1] still has version ARGV[3]. Returns 1 taken, 0 held by someone, -1
- * the data changed. Both keys must share a slot on a Cluster.
+ * KEYS[1] still has version ARGV[3] (a decimal string). ARGV[4] is the
+ * deadline. Returns 1 taken, 0 held by someone, -1 the data changed, or LATE.
+ * Both keys must share a slot on a Cluster.
  */
 export const acquireLeaseIfVersion = script<
-  [token: string, ttlMillis: number, expectedVersion: number],
+  [token: string, ttlMillis: number, expectedVersion: string, deadline: number],
   number
 >(
   "strataAcquireLease",
-  `${READ_VERSION}
-if version ~= tonumber(ARGV[3]) then return -1 end
+  `${refuseLate(4)}${READ_VERSION}
+if version ~= ARGV[3] then return -1 end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0`,
   2,
+)
+
+/** Takes the lease KEYS[1] (token ARGV[1], ttl ARGV[2] ms) if free; ARGV[3] the deadline. Returns 1, 0 or LATE. */
+export const acquireLease = script<[token: string, ttlMillis: number, deadline: number], number>(
+  "strataAcquireLeaseAny",
+  `${refuseLate(3)}
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`,
 )
 
 /** Releases a lease only if ARGV[1] is still its token. Returns 1 if released. */
@@ -92,5 +153,24 @@ export const releaseLease = script<[token: string], number>(
 return 0`,
 )
 
+/**
+ * Moves a keyspace to its next generation (KEYS[1] is its generation key), so
+ * its old keys become unreachable. ARGV[1] is the deadline. Returns the new
+ * generation, or LATE.
+ */
+export const clear = script<[deadline: number], number>(
+  "strataClear",
+  `${refuseLate(1)}
+return redis.call('INCR', KEYS[1])`,
+)
+
 /** Every script, for registration on a client. */
-export const all: ReadonlyArray<Script<any, any>> = [fill, increment, acquireLeaseIfVersion, releaseLease]
+export const all: ReadonlyArray<Script<any, any>> = [
+  write,
+  fill,
+  increment,
+  acquireLeaseIfVersion,
+  acquireLease,
+  releaseLease,
+  clear,
+]

@@ -64,17 +64,31 @@ describe("RedisStore under faults", () => {
     expect(unhandled).toEqual([])
   })
 
-  it("Redis paused past the command timeout: a typed Timeout, and the timed-out write may still land (unknown outcome)", async () => {
+  it("Redis paused past the command timeout: a typed Timeout, and the timed-out writes never land after their callers gave up (deadline in the script)", async () => {
     const { store, exit, run } = await open(server.port, { socketTimeoutMillis: 5_000 })
     await run(store.set("s", "k", text("old"), 60_000))
+    await run(store.increment("s", "n", 1, 60_000))
     server.pause()
     const started = Date.now()
-    const outcome = await exit(store.set("s", "k", text("new"), 60_000))
-    expect(failureTag(outcome)).toBe("Timeout")
+    // Every kind of write, each timed out while the server was paused with the command in its socket buffer.
+    const outcomes = await Promise.all([
+      exit(store.set("s", "k", text("new"), 60_000)),
+      exit(store.delete("s", "gone")),
+      exit(store.increment("s", "n", 1, 60_000)),
+      exit(store.versioned!.fill("s", "f", text("filled"), 60_000, 0)),
+      exit(store.clear("other")),
+    ])
+    expect(outcomes.map(failureTag)).toEqual(["Timeout", "Timeout", "Timeout", "Timeout", "Timeout"])
     expect(Date.now() - started).toBeLessThan(2_000)
     server.resume()
-    // The server had the command in its socket buffer: it applies it after resuming.
-    expect(await eventually(async () => read(await run(store.get("s", "k"))) === "new", 3_000)).toBe(true)
+    // Redis runs the buffered scripts after resuming, past their deadlines: each refuses to write.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(read(await run(store.get("s", "k")))).toBe("old")
+    expect(read(await run(store.get("s", "n")))).toBe("1")
+    expect(await run(store.get("s", "f"))).toBeUndefined()
+    expect(await run(store.versioned!.get("s", "gone"))).toEqual({ value: undefined, version: 0 })
+    await run(store.set("s", "k", text("after"), 60_000))
+    expect(read(await run(store.get("s", "k")))).toBe("after")
     expect(unhandled).toEqual([])
   })
 
@@ -94,6 +108,26 @@ describe("RedisStore under faults", () => {
     expect(await eventually(async () => Exit.isSuccess(await exit(store.get("s", "k0"))))).toBe(true)
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => run(store.get("s", `k${i}`))))
     expect(values.map(read)).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`))
+    expect(unhandled).toEqual([])
+  })
+
+  it("a write that timed out on a stalled link is refused when the link heals, after a newer write from another client (deadline in the script)", async () => {
+    proxy = await FaultProxy.startFaultProxy(server.port)
+    // A long socket timeout: the stalled connection survives until the heal, so its bytes reach Redis late.
+    const stalled = await open(proxy.port, { socketTimeoutMillis: 10_000 })
+    const other = await open(server.port)
+    await stalled.run(stalled.store.set("s", "k", text("v0"), 60_000))
+    proxy.blackHole()
+    expect(failureTag(await stalled.exit(stalled.store.set("s", "k", text("v1"), 60_000)))).toBe("Timeout")
+    await other.run(other.store.set("s", "k", text("v2"), 60_000))
+    proxy.pass()
+    // The held SET reaches Redis now; its deadline passed, so it writes nothing.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    for (let i = 0; i < 5; i++) {
+      expect(read(await other.run(other.store.get("s", "k")))).toBe("v2")
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(read(await stalled.run(stalled.store.get("s", "k")))).toBe("v2")
     expect(unhandled).toEqual([])
   })
 

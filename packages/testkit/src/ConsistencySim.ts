@@ -164,7 +164,12 @@ export class Sim {
           Effect.suspend(() =>
             failDeletes?.next().value === true
               ? Effect.fail(
-                  new StoreUnavailable({ store: "sim", operation: "delete", message: "injected failure" }),
+                  new StoreUnavailable({
+                    store: "sim",
+                    operation: "delete",
+                    reason: "unreachable",
+                    message: "injected failure",
+                  }),
                 )
               : inner
                   .delete(space, key)

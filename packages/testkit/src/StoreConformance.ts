@@ -340,6 +340,51 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect(outcomes.filter(Boolean)).toHaveLength(1)
     })
 
+    it("versioned: every version the store reports works as the base of a fill, after writes, deletes and fills alike (a chain of 30)", async () => {
+      const { store, run, space } = harness
+      const versioned = store.versioned
+      if (versioned === undefined) return
+      const s = space("fill-chain")
+      for (let i = 0; i < 30; i++) {
+        // Each round changes the key differently, then fills based on the version that left.
+        if (i % 3 === 0) await run(store.delete(s, "k"))
+        else if (i % 3 === 1) await run(store.set(s, "k", text(`set ${i}`), 60_000))
+        const base = await run(versioned.get(s, "k"))
+        expect(Number.isSafeInteger(base.version), `round ${i}: version ${base.version}`).toBe(true)
+        expect(await run(versioned.fill(s, "k", text(`fill ${i}`), 60_000, base.version)), `round ${i}`).toBe(
+          true,
+        )
+        // What the fill wrote reads back exactly, from a plain and a versioned read.
+        expect(new TextDecoder().decode(await run(store.get(s, "k"))), `round ${i}`).toBe(`fill ${i}`)
+        const after = await run(versioned.get(s, "k"))
+        expect(new TextDecoder().decode(after.value), `round ${i}`).toBe(`fill ${i}`)
+        expect(after.version, `round ${i}`).not.toBe(base.version)
+      }
+    })
+
+    it("increment after a delete starts over at `by` and keeps counting from there", async () => {
+      const { store, run, space } = harness
+      const s = space("incr-delete")
+      for (let round = 0; round < 10; round++) {
+        await run(store.increment(s, "c", 5, 60_000))
+        await run(store.delete(s, "c"))
+        expect(await run(store.increment(s, "c", 1, 60_000)), `round ${round}`).toBe(1)
+        expect(await run(store.increment(s, "c", 1, 60_000)), `round ${round}`).toBe(2)
+        expect(await run(store.increment(s, "c", -3, 60_000)), `round ${round}`).toBe(-1)
+        expect(Entry.parseCounter((await run(store.get(s, "c")))!), `round ${round}`).toBe(-1)
+      }
+    })
+
+    it("counters are exact up to 2^53 - 1", async () => {
+      const { store, run, space } = harness
+      const s = space("incr-big")
+      const big = Number.MAX_SAFE_INTEGER - 1
+      expect(await run(store.increment(s, "c", big, 60_000))).toBe(big)
+      expect(await run(store.increment(s, "c", 1, 60_000))).toBe(Number.MAX_SAFE_INTEGER)
+      expect(Entry.parseCounter((await run(store.get(s, "c")))!)).toBe(Number.MAX_SAFE_INTEGER)
+      expect(await run(store.increment(s, "d", -big, 60_000))).toBe(-big)
+    })
+
     it("leases: one holder at a time, released only by its token, gone after its TTL", async () => {
       const { store, run, space, advance } = harness
       expect(store.capabilities.leases).toBe(store.leases !== undefined)

@@ -1,5 +1,5 @@
 import { StoreUnavailable, Timeout } from "@strata/core"
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
+import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis"
 import * as Scripts from "../Scripts.ts"
 
 /** Where the store connects: exactly one of `url`, `redis` (standalone or Sentinel) or `cluster`. */
@@ -33,6 +33,15 @@ export interface ConnectionOptions {
 }
 
 export type Client = Redis | Cluster
+
+/**
+ * How soon ioredis tries again after losing a connection: 10 ms, then 20,
+ * ... at most 100 ms apart. Its default backs off to 2 s, which alone broke
+ * the bound on how soon a node reads from Redis again after it comes back
+ * (500 ms); a refused connection attempt on loopback or a LAN costs little.
+ * A user's own `retryStrategy` wins.
+ */
+export const fastRetry = (attempt: number): number => Math.min(attempt * 10, 100)
 
 /**
  * Options Strata forces on every connection, whatever the user passed:
@@ -76,11 +85,13 @@ export const createClient = (options: ConnectionOptions): Client => {
     client = new ClusterClient(
       nodes.map((n) => ({ host: n.host, port: n.port })),
       {
+        clusterRetryStrategy: fastRetry,
         ...clusterOptions,
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         lazyConnect: true,
         redisOptions: {
+          retryStrategy: fastRetry,
           ...clusterOptions.redisOptions,
           autoResendUnfulfilledCommands: false,
           maxRetriesPerRequest: 0,
@@ -92,12 +103,14 @@ export const createClient = (options: ConnectionOptions): Client => {
     )
   } else if (options.url !== undefined) {
     client = new RedisClient(options.url, {
+      retryStrategy: fastRetry,
       ...options.redis,
       enableAutoPipelining: true,
       ...forced(commandTimeout, connectTimeout, socketTimeout),
     } as RedisOptions)
   } else {
     client = new RedisClient({
+      retryStrategy: fastRetry,
       ...options.redis,
       enableAutoPipelining: true,
       ...forced(commandTimeout, connectTimeout, socketTimeout),
@@ -126,14 +139,34 @@ const binary = (arg: string | number | Uint8Array): string | number | Buffer =>
     ? Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
     : arg
 
-/** Turns a driver error into Strata's typed store errors. */
+/** The error reply of a write script whose deadline passed before Redis ran it. */
+const LATE_REPLY = "STRATA_LATE"
+
+/**
+ * Turns a driver error into Strata's typed store errors. This is the one
+ * place that reads ioredis's error texts (it has no error classes for them);
+ * everything above it branches on `_tag` and `reason`.
+ *
+ * - `Command timed out`, and a script refused as late: `Timeout`.
+ * - A reply error from Redis: `rejected` (nothing was written).
+ * - `Stream isn't writeable` (offline queue off, no connection): `unreachable`.
+ * - Anything else (a connection closed or aborted with the call in flight,
+ *   a socket timeout, a Cluster that lost its slots): `connection-lost`,
+ *   since the call may have reached Redis.
+ */
 export const toStoreError =
   (operation: string, commandTimeoutMillis: number) =>
   (cause: unknown): StoreUnavailable | Timeout => {
     const message = cause instanceof Error ? cause.message : String(cause)
-    if (/timed out/i.test(message))
+    if (message === "Command timed out" || message.startsWith(LATE_REPLY))
       return new Timeout({ operation: `redis ${operation}`, millis: commandTimeoutMillis })
-    return new StoreUnavailable({ store: "redis", operation, message, cause })
+    const reason =
+      cause instanceof ReplyError
+        ? "rejected"
+        : message.startsWith("Stream isn't writeable")
+          ? "unreachable"
+          : "connection-lost"
+    return new StoreUnavailable({ store: "redis", operation, reason, message, cause })
   }
 
 /** Whether a connection error means the credentials or permissions are wrong (retrying will not help). */
