@@ -52,6 +52,31 @@ export const l2Errors = Metric.counter("strata_cache_l2_errors", {
   description: "Shared tier errors",
   incremental: true,
 })
+/** Stored entries dropped because they did not decode or match the schema. */
+export const entriesDropped = Metric.counter("strata_cache_entries_dropped", {
+  description: "Stored entries dropped as unreadable",
+  incremental: true,
+})
+/** Store failures recovered from (a read answered as a miss, a fill skipped). */
+export const storeErrors = Metric.counter("strata_cache_store_errors_recovered", {
+  description: "Store failures the cache recovered from",
+  incremental: true,
+})
+/** Fills not stored in L1 because an invalidation arrived while they were in flight. */
+export const voidedFills = Metric.counter("strata_cache_voided_fills", {
+  description: "Fills voided by an invalidation in flight",
+  incremental: true,
+})
+/** Loads that waited for another process's lease instead of calling the loader. */
+export const leaseWaits = Metric.counter("strata_cache_lease_waits", {
+  description: "Loads that waited for another process's lease",
+  incremental: true,
+})
+/** Event listeners that threw (each is isolated and logged). */
+export const listenerErrors = Metric.counter("strata_cache_listener_errors", {
+  description: "Event listeners that threw",
+  incremental: true,
+})
 /** Circuit breaker state: 0 closed, 1 half-open, 2 open. */
 export const circuitState = Metric.gauge("strata_cache_circuit_state", {
   description: "0 closed, 1 half-open, 2 open",

@@ -106,7 +106,18 @@ export const encodeValue = <K, V>(
   keyspace: Keyspace<K, V>,
   value: V,
 ): Result.Result<unknown, InvalidValue> => {
-  const encoded = encoderOf(keyspace.valueSchema)(value)
+  let encoded: Result.Result<unknown, Schema.SchemaError>
+  try {
+    encoded = encoderOf(keyspace.valueSchema)(value)
+  } catch (error) {
+    // A getter or proxy trap that throws inside the value: Effect's schema runner lets it escape.
+    return Result.fail(
+      new InvalidValue({
+        keyspace: keyspace.id,
+        message: `the value could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      }),
+    )
+  }
   if (Result.isFailure(encoded)) {
     return Result.fail(
       new InvalidValue({

@@ -9,12 +9,14 @@
  *
  * @since 0.1.0
  */
+import { AsyncLocalStorage } from "node:async_hooks"
 import { Cause, Effect, Exit, type Layer, ManagedRuntime, Metric, Option } from "effect"
 import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
-import { LoaderFailed } from "./Errors.ts"
-import type { Counter, Keyspace } from "./Keyspace.ts"
+import { CacheClosed, InvalidArgument, LoaderFailed } from "./Errors.ts"
+import * as Load from "./internal/engine/load.ts"
+import { type Counter, isKeyspace, type Keyspace } from "./Keyspace.ts"
 import type { Store } from "./Store.ts"
 
 /** The options of {@link createCache}. */
@@ -64,14 +66,44 @@ export interface StrataCache {
   on(listener: (event: CacheEvent) => void): () => void
   /** The Effect metrics of this process (`strata_cache_*` and any others), pushed up to date first. */
   metrics(): Promise<ReadonlyArray<Metric.Metric.Snapshot>>
-  /** Stops the cache and releases its tiers. */
+  /**
+   * Stops the cache and releases its tiers (connections, timers). Calls made
+   * after, and calls still in flight, reject with `CacheClosed`. Closing
+   * twice is harmless.
+   */
   close(): Promise<void>
+  /** `close()`, for `await using cache = await createCache(...)`. */
+  [Symbol.asyncDispose](): Promise<void>
   /** The underlying Effect service, for code that mixes both styles. */
   readonly service: Cache.Service
 }
 
+const closedError = () =>
+  new CacheClosed({ message: "the cache was closed; create a new one to go on reading and writing" })
+
 /**
- * Creates a cache with a Promise API.
+ * The flight whose loader is running in this async context: a Promise
+ * loader that calls the facade again for a key whose load waits on it gets
+ * `LoaderCycle` instead of waiting for ever (Effect's fiber context does not
+ * cross into a Promise, Node's async context does).
+ */
+const loading = new AsyncLocalStorage<Load.Flight>()
+
+/** Runs an effect from the facade, inside the loader's flight when called from a loader. */
+const inFlight = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const flight = loading.getStore()
+  return flight === undefined ? effect : Effect.provideService(effect, Load.CurrentFlight, flight)
+}
+
+/**
+ * Creates a cache with a Promise API. Rejects with `InvalidArgument` or
+ * `InvalidDuration` for a bad option, and with the tier's error when a tier
+ * cannot start (`StoreUnavailable`, `BusUnavailable`).
+ *
+ * Close it with `close()` (or `await using`): that releases its connections
+ * and timers; calls made after, and calls still in flight, reject with
+ * `CacheClosed`. A cache with only an L1 holds nothing that keeps the
+ * process alive, so forgetting to close it is harmless.
  *
  * @example
  * ```ts
@@ -84,30 +116,56 @@ export interface StrataCache {
  * ```
  */
 export const createCache = async (options: CreateCacheOptions = {}): Promise<StrataCache> => {
+  if (typeof options !== "object" || options === null)
+    throw new InvalidArgument({ argument: "options", message: "createCache takes an options object" })
   const runtime = ManagedRuntime.make(Cache.layer(options))
-  const service = await runtime.runPromise(
+  const built = await runtime.runPromiseExit(
     Effect.gen(function* () {
       return yield* Cache.Cache
     }),
   )
+  if (Exit.isFailure(built)) {
+    await runtime.dispose()
+    throw Cause.squash(built.cause)
+  }
+  const service = built.value
+  let closed = false
 
-  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-    runtime.runPromiseExit(effect).then((exit) => {
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+    if (closed) return Promise.reject(closedError())
+    return runtime.runPromiseExit(inFlight(effect)).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
+      // Interrupted: only `close()` interrupts the cache's work.
+      if (closed || Cause.hasInterruptsOnly(exit.cause)) throw closedError()
       throw Cause.squash(exit.cause)
     })
-
+  }
   const clientOf = <K, V>(keyspace: Keyspace<K, V>): KeyspaceClient<K, V> => {
-    const loaderOf = (loader: (key: K) => V | Promise<V>) => (key: K) =>
-      Effect.tryPromise({
-        try: async () => loader(key),
-        catch: (cause) => new LoaderFailed({ keyspace: keyspace.id, cause }),
+    if (!isKeyspace(keyspace))
+      throw new InvalidArgument({
+        argument: "keyspace",
+        message: "cache.keyspace takes a keyspace from Keyspace.make",
       })
+    const loaderOf = (loader: (key: K) => V | Promise<V>) => (key: K) =>
+      Effect.gen(function* () {
+        const flight = yield* Load.CurrentFlight
+        return yield* Effect.tryPromise({
+          try: () =>
+            flight === undefined
+              ? Promise.resolve(loader(key))
+              : loading.run(flight, async () => loader(key)),
+          catch: (cause) => new LoaderFailed({ keyspace: keyspace.id, cause }),
+        })
+      })
+    const peek = (key: K) => {
+      if (closed) throw closedError()
+      return service.peekUnsafe(keyspace, key)
+    }
     const client: KeyspaceClient<K, V> = {
       get(key) {
         let hit: V | undefined
         try {
-          hit = service.peekUnsafe(keyspace, key)
+          hit = peek(key)
         } catch (error) {
           return Promise.reject(error)
         }
@@ -115,9 +173,13 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         return run(service.get(keyspace, key)).then(Option.getOrUndefined)
       },
       getOrSet(key, loader, options) {
+        if (typeof loader !== "function")
+          return Promise.reject(
+            new InvalidArgument({ argument: "loader", message: "getOrSet takes a loader function" }),
+          )
         let hit: V | undefined
         try {
-          hit = service.peekUnsafe(keyspace, key)
+          hit = peek(key)
         } catch (error) {
           return Promise.reject(error)
         }
@@ -130,7 +192,7 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         run(service.getMany(keyspace, keys)).then((found) => found.map(Option.getOrUndefined)),
       setMany: (entries, options) => run(service.setMany(keyspace, entries, options)),
       clear: () => run(service.clear(keyspace)),
-      peek: (key) => service.peekUnsafe(keyspace, key),
+      peek,
     }
     if (keyspace.kind !== "counter") return client
     const counter: CounterClient<K> = {
@@ -140,16 +202,27 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
     return counter as unknown as KeyspaceClient<K, V>
   }
 
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await runtime.dispose()
+  }
   return {
     keyspace: clientOf as StrataCache["keyspace"],
     invalidateTag: (tag) => run(service.invalidateTag(tag)),
     stats: service.stats,
-    on: service.onEvent,
+    on: (listener) => {
+      if (typeof listener !== "function")
+        throw new InvalidArgument({ argument: "listener", message: "on takes a listener function" })
+      return service.onEvent(listener)
+    },
     metrics: () => {
+      if (closed) return Promise.reject(closedError())
       service.stats()
       return runtime.runPromise(Metric.snapshot)
     },
-    close: () => runtime.dispose(),
+    close,
+    [Symbol.asyncDispose]: close,
     service,
   }
 }

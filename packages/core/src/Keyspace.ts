@@ -128,14 +128,23 @@ const build = <K, V>(
   const hashTagOf = (key: K) =>
     typeof hashTagOption === "function" ? KeyEncoding.escapeSegment(String(hashTagOption(key))) : keyspaceTag
   const storeKey = (key: K): string => {
-    const encoded = encodeKey(key)
+    let encoded: Result.Result<unknown, Schema.SchemaError>
+    try {
+      encoded = encodeKey(key)
+    } catch (error) {
+      // A getter or proxy trap that throws inside the key: Effect's schema runner lets it escape.
+      throw invalid(`the key could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    }
     if (Result.isFailure(encoded))
       throw invalid(`the key does not match the key schema: ${encoded.failure.message}`)
     try {
       return KeyEncoding.storeKey(id, hashTagOf(key), encodeBody(encoded.success))
     } catch (error) {
-      if (error instanceof KeyEncoding.KeyEncodingError) throw invalid(error.message)
-      throw error
+      throw invalid(
+        error instanceof KeyEncoding.KeyEncodingError
+          ? error.message
+          : `the key could not be encoded: ${error instanceof Error ? error.message : String(error)}`,
+      )
     }
   }
   // When the key schema has no transformation, a key is its own encoded form: a lookup can encode it

@@ -9,7 +9,7 @@ import {
   StoreUnavailable,
   Timeout,
 } from "@strata/core"
-import { Deferred, Effect, Exit, Fiber, Option, Schema, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Option, Schema, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 
 const Items = Keyspace.make({
@@ -137,11 +137,13 @@ describe("circuit breaker on the shared tier", () => {
         )
         const seen = events(cache)
         state.down = true
-        for (let i = 0; i < 3; i++) assert.isTrue(Exit.isFailure(yield* Effect.exit(cache.get(Items, "k"))))
+        // A failing tier is a miss for get, reported as StoreFailed events.
+        for (let i = 0; i < 3; i++) assert.deepStrictEqual(yield* cache.get(Items, "k"), Option.none())
+        assert.strictEqual(seen.filter((e) => e._tag === "StoreFailed").length, 3)
+        assert.strictEqual(cache.stats().l2Errors, 3)
         assert.strictEqual(cache.stats().circuit, "open")
         const callsWhenOpen = state.calls
-        const error = yield* Effect.flip(cache.get(Items, "k"))
-        assert.include(error.message, "circuit open")
+        assert.deepStrictEqual(yield* cache.get(Items, "k"), Option.none())
         assert.strictEqual(state.calls, callsWhenOpen, "no call reached the store while open")
         assert.strictEqual(yield* cache.getOrSet(Items, "k", Effect.succeed("from loader")), "from loader")
         state.down = false
@@ -152,6 +154,25 @@ describe("circuit breaker on the shared tier", () => {
           seen.filter((e) => e._tag === "CircuitChanged").map((e) => (e as { state: string }).state),
           ["open", "half-open", "closed"],
         )
+      }),
+  )
+
+  it.effect(
+    "with l2ReadErrors: fail, get fails with the store's error (circuit-open once open) instead of a miss",
+    () =>
+      Effect.gen(function* () {
+        const { store, state } = flaky(yield* MemoryStore.make())
+        const cache = yield* Cache.make(
+          { l1: false, l2ReadErrors: "fail", circuitBreaker: { failures: 2 } },
+          store,
+        )
+        state.down = true
+        for (let i = 0; i < 2; i++) {
+          const error = yield* Effect.flip(cache.get(Items, "k"))
+          assert.strictEqual(error._tag === "StoreUnavailable" && error.reason, "unreachable")
+        }
+        const open = yield* Effect.flip(cache.getMany(Items, ["k"]))
+        assert.strictEqual(open._tag === "StoreUnavailable" && open.reason, "circuit-open")
       }),
   )
 
@@ -265,7 +286,7 @@ describe("conditional leases", () => {
 
 describe("the bus", () => {
   it.effect(
-    "an invalidation from another cache drops the L1 copy; a gap drops all of L1 and caps fills while the bus is down",
+    "an invalidation from another cache drops the L1 copy; while the bus is down only copies younger than busDownMaxTtl serve, and a reconnect drops all of L1",
     () =>
       Effect.gen(function* () {
         const store = yield* MemoryStore.make()
@@ -279,14 +300,23 @@ describe("the bus", () => {
         assert.strictEqual(b.peekUnsafe(Items, "k"), undefined)
         yield* b.get(Items, "k")
         assert.strictEqual(b.peekUnsafe(Items, "k"), "v2")
+        yield* TestClock.adjust("3 seconds")
         hub.gap("test: link lost", false)
-        assert.strictEqual(b.peekUnsafe(Items, "k"), undefined)
+        assert.strictEqual(
+          b.peekUnsafe(Items, "k"),
+          undefined,
+          "a copy older than busDownMaxTtl does not serve",
+        )
         assert.strictEqual(b.stats().gaps, 1)
+        assert.strictEqual(b.stats().l1Entries, 1, "it is kept for fail-safe reads")
         yield* b.get(Items, "k")
-        assert.strictEqual(b.peekUnsafe(Items, "k"), "v2")
+        assert.strictEqual(b.peekUnsafe(Items, "k"), "v2", "a copy just read serves")
         yield* TestClock.adjust("2 seconds")
-        assert.strictEqual(b.peekUnsafe(Items, "k"), undefined, "fresh for 2 s at most while the bus is down")
+        assert.strictEqual(b.peekUnsafe(Items, "k"), "v2", "for busDownMaxTtl")
+        yield* TestClock.adjust(1)
+        assert.strictEqual(b.peekUnsafe(Items, "k"), undefined, "and no longer")
         hub.gap("test: link back", true)
+        assert.strictEqual(b.stats().l1Entries, 0, "a reconnect drops L1: invalidations may have been missed")
         yield* b.get(Items, "k")
         yield* TestClock.adjust("30 seconds")
         assert.strictEqual(b.peekUnsafe(Items, "k"), "v2", "back to the entry's own TTL")

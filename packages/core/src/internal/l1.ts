@@ -11,6 +11,8 @@ export interface L1Slot extends Slot {
   readonly tagVersions: TagVersions | undefined
   /** Set when freezing cannot protect the value: each read gets a fresh copy from it. */
   readonly copy: (() => unknown) | undefined
+  /** Monotonic ms when this copy was stored: while the bus may be missing invalidations, only young copies serve. */
+  readonly filledAt: number
 }
 
 /** The bounds of the in-process tier. */

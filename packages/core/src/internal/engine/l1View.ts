@@ -1,0 +1,200 @@
+/**
+ * The engine's view of the in-process tier: the hit check (fresh, tags
+ * current, and trusted given what the bus can promise), fills guarded by
+ * tickets, stale copies for fail-safe reads, and the drops that gaps and
+ * invalidations cause.
+ *
+ * **Trust.** L1 copies are coherent only while the bus delivers
+ * invalidations. While it may not (it reported a disconnect, or has been
+ * silent past its bound: a black-holed link, a blocked loop), a copy is
+ * served only if it was stored within `l1.busDownMaxTtl` (250 ms by
+ * default). A write elsewhere that this process did not hear of is
+ * therefore served from L1 for at most the silence bound or that cap after
+ * it, whichever is longer (ADR 0007). Untrusted copies are kept, not
+ * dropped: a loader failure may still serve them stale, and when delivery
+ * is confirmed again (a reconnect) L1 is dropped as a whole.
+ */
+import type { Service as BusService } from "../../Bus.ts"
+import * as Entry from "../../Entry.ts"
+import type { Keyspace } from "../../Keyspace.ts"
+import type { FillGuard, Ticket } from "../fillGuard.ts"
+import { freezeDeep } from "../freeze.ts"
+import { L1 } from "../l1.ts"
+import * as Msgpack from "../msgpack.ts"
+import type { Config } from "./config.ts"
+import type { Telemetry } from "./telemetry.ts"
+
+/** What a lookup returns when L1 has no fresh, trusted copy. */
+export const MISS: unique symbol = Symbol("strata/miss")
+
+/** A value that may be served stale, and until when (monotonic ms). */
+export interface StaleValue {
+  readonly value: unknown
+  readonly deadline: number
+}
+
+/** Mutable state the bus handling and the L1 view share. */
+export interface BusHealth {
+  /** The bus reported a disconnect and has not confirmed delivery since. */
+  down: boolean
+}
+
+/** The L1 operations the other engine parts call. */
+export interface L1View {
+  readonly tier: L1 | undefined
+  /** Whether reads of this keyspace use L1 (counters over a shared tier do not: the store is authoritative). */
+  readonly uses: (keyspace: Keyspace<any, any>) => boolean
+  /** The fresh, trusted value under the key, or `MISS`; counts the hit. The hot path. */
+  readonly fresh: (space: string, key: string) => unknown
+  /** A copy still inside its grace window, for fail-safe reads. */
+  readonly stale: (keyspace: Keyspace<any, any>, key: string) => StaleValue | undefined
+  /**
+   * Stores a decoded entry (wall-clock times; they become monotonic here)
+   * unless `ticket` was voided, and returns the value callers get: the frozen
+   * value, or a copy when freezing cannot protect it.
+   */
+  readonly fill: (
+    keyspace: Keyspace<any, any>,
+    key: string,
+    value: unknown,
+    envelopeBytes: Uint8Array,
+    freshUntilWall: number,
+    staleUntilWall: number,
+    tagVersions: Entry.TagVersions | undefined,
+    ticket: Ticket | undefined,
+  ) => unknown
+  /** A fresh decoded copy of the value inside envelope bytes this process wrote or read. */
+  readonly copyOf: (keyspace: Keyspace<any, any>, envelopeBytes: Uint8Array) => unknown
+  readonly drop: (space: string, key: string) => void
+  readonly dropSpace: (space: string) => void
+  /** Drops all of L1 and voids every fill in flight: delivery resumed after a lapse, the tier came back. */
+  readonly dropEverything: (reason: string) => void
+  /** Stops trusting L1 until delivery is confirmed again: the bus reported a disconnect. */
+  readonly distrust: (reason: string) => void
+}
+
+/** Builds the L1 view; `monoNow` is the cache's monotonic clock, `wallNow` its wall clock (ms). */
+export const make = (
+  config: Config,
+  monoNow: () => number,
+  wallNow: () => number,
+  guard: FillGuard,
+  telemetry: Telemetry,
+  bus: BusService | undefined,
+  l2Present: boolean,
+  health: BusHealth,
+): L1View => {
+  const { counts, emit } = telemetry
+  const l1 = config.l1 === undefined ? undefined : new L1(config.l1, monoNow)
+  const maxTtl = config.l1?.maxTtl ?? Number.POSITIVE_INFINITY
+  const busDownMaxTtl = config.l1?.busDownMaxTtl ?? 0
+  const lastHeard = bus?.lastHeard
+  const silenceBound = bus?.silenceBoundMillis ?? Number.POSITIVE_INFINITY
+
+  const uses = (keyspace: Keyspace<any, any>) =>
+    l1 !== undefined && !(keyspace.kind === "counter" && l2Present)
+
+  // `get`, `getOrSet` and `peekUnsafe` all call this one closure: keep it free of allocations.
+  const fresh = (space: string, key: string): unknown => {
+    const slot = l1!.sieve.get(space, key)
+    if (slot === undefined) return MISS
+    const now = l1!.now()
+    if (slot.freshUntil <= now || (slot.tagVersions !== undefined && !l1!.tagsCurrent(slot.tagVersions))) {
+      // A stale slot stays for fail-safe reads until it is dead; a dead or invalidated one goes now.
+      if (slot.expiresAt <= now || slot.tagVersions !== undefined) l1!.alive(space, key)
+      return MISS
+    }
+    if (
+      (health.down || (lastHeard !== undefined && performance.now() - lastHeard() > silenceBound)) &&
+      now - slot.filledAt > busDownMaxTtl
+    ) {
+      return MISS
+    }
+    counts.hitsL1++
+    return slot.copy === undefined ? slot.value : slot.copy()
+  }
+
+  const copyOf = (keyspace: Keyspace<any, any>, envelopeBytes: Uint8Array): unknown => {
+    if (keyspace.kind === "counter") return Entry.parseCounter(envelopeBytes)
+    const envelope = Msgpack.unpack(envelopeBytes) as Array<unknown>
+    const decoded = Entry.decodeValue(keyspace, envelope[5])
+    if (decoded._tag === "Failure") throw new Error(`strata: own bytes failed to decode: ${decoded.failure}`)
+    return decoded.success
+  }
+
+  const fill: L1View["fill"] = (
+    keyspace,
+    key,
+    value,
+    envelopeBytes,
+    freshUntilWall,
+    staleUntilWall,
+    tagVersions,
+    ticket,
+  ) => {
+    const needsCopy = freezeDeep(value)
+    const served = needsCopy ? copyOf(keyspace, envelopeBytes) : value
+    if (l1 === undefined || !uses(keyspace)) return served
+    if (ticket !== undefined && !guard.valid(ticket)) {
+      counts.voidedFills++
+      return served
+    }
+    const wall = wallNow()
+    const mono = l1.now()
+    l1.sieve.set(
+      keyspace.id,
+      key,
+      {
+        value,
+        freshUntil: mono + Math.min(freshUntilWall - wall, maxTtl),
+        expiresAt: mono + (staleUntilWall - wall),
+        tagVersions,
+        copy: needsCopy ? () => copyOf(keyspace, envelopeBytes) : undefined,
+        size: envelopeBytes.length + key.length + 64,
+        visited: false,
+        filledAt: mono,
+      },
+      mono,
+    )
+    return served
+  }
+
+  const stale = (keyspace: Keyspace<any, any>, key: string): StaleValue | undefined => {
+    if (!uses(keyspace)) return undefined
+    const slot = l1!.alive(keyspace.id, key)
+    if (slot === undefined) return undefined
+    return { value: slot.copy === undefined ? slot.value : slot.copy(), deadline: slot.expiresAt }
+  }
+
+  const dropEverything = (reason: string) => {
+    const dropped = l1?.sieve.size ?? 0
+    l1?.sieve.clear()
+    l1?.tags.clear()
+    guard.voidEverything()
+    counts.gaps++
+    counts.gapDrops += dropped
+    emit({ _tag: "BusGap", reason, connected: true, dropped })
+  }
+
+  const distrust = (reason: string) => {
+    guard.voidEverything()
+    health.down = true
+    counts.gaps++
+    emit({ _tag: "BusGap", reason, connected: false, dropped: 0 })
+  }
+
+  return {
+    tier: l1,
+    uses,
+    fresh,
+    stale,
+    fill,
+    copyOf,
+    drop: (space, key) => {
+      l1?.sieve.delete(space, key)
+    },
+    dropSpace: (space) => l1?.sieve.deleteSpace(space),
+    dropEverything,
+    distrust,
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The write path: `set`, `setMany`, `delete`, `invalidateTag`, `clear` and
+ * `increment`. Every input is checked and every entry encoded before any
+ * I/O; then one commit sequence runs for every kind of write:
+ *
+ * 1. the L2 step (through the breaker);
+ * 2. whatever its outcome, this process's L1 copies of what was written are
+ *    dropped and the fills in flight for it voided (they may hold what the
+ *    write replaced);
+ * 3. on success, L1 takes this process's own value and the invalidation is
+ *    published. On a failure whose outcome is unknown (a timeout, a lost
+ *    connection: the write may have landed) the invalidation is published
+ *    too, so other processes re-read whatever the store holds (ADR 0008);
+ *    on a definite failure nothing is published.
+ */
+import { Cause, Effect, Exit, Option } from "effect"
+import * as Argument from "../../Argument.ts"
+import type { Message } from "../../Bus.ts"
+import type { WriteOptions } from "../../Cache.ts"
+import * as Entry from "../../Entry.ts"
+import {
+  EntryTooLarge,
+  InvalidArgument,
+  type InvalidDuration,
+  InvalidKey,
+  type InvalidValue,
+  outcomeUnknown,
+  type StoreError,
+} from "../../Errors.ts"
+import type { Counter, Keyspace } from "../../Keyspace.ts"
+import { lifetime, MAX_DURATION_MS } from "../duration.ts"
+import type { FillGuard, Ticket } from "../fillGuard.ts"
+import type { BusEvents } from "./busEvents.ts"
+import type { Config } from "./config.ts"
+import type { L1View } from "./l1View.ts"
+import { type SharedTier, TAGS_SPACE } from "./sharedTier.ts"
+
+/** An entry encoded for writing. Times are wall-clock ms. */
+export interface Prepared {
+  readonly bytes: Uint8Array
+  readonly freshUntil: number
+  readonly staleUntil: number
+  readonly tagVersions: Entry.TagVersions | undefined
+  /** TTL to store it with: `ttl + staleFor`. */
+  readonly ttlMillis: number
+}
+
+/** The storage key of `key`, or the `InvalidKey` it fails with (synchronous: used on the hit path's miss). */
+export const storeKeyOrError = <K>(keyspace: Keyspace<K, any>, key: K): string | InvalidKey => {
+  try {
+    return keyspace.storeKey(key)
+  } catch (error) {
+    return error instanceof InvalidKey
+      ? error
+      : new InvalidKey({ keyspace: keyspace.id, message: `the key could not be read: ${String(error)}` })
+  }
+}
+
+/** `storeKeyOrError` as an effect. */
+export const storeKeyOf = <K>(keyspace: Keyspace<K, any>, key: K): Effect.Effect<string, InvalidKey> =>
+  Effect.suspend(() => {
+    const storeKey = storeKeyOrError(keyspace, key)
+    return typeof storeKey === "string" ? Effect.succeed(storeKey) : Effect.fail(storeKey)
+  })
+
+/** The tags of `key`, or `InvalidKey` when the keyspace's `tags` function throws or returns non-strings. */
+export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<string> | undefined => {
+  if (keyspace.tags === undefined) return undefined
+  let tags: unknown
+  try {
+    tags = keyspace.tags(key)
+  } catch (error) {
+    throw new InvalidKey({
+      keyspace: keyspace.id,
+      message: `the keyspace's tags function threw: ${String(error)}`,
+    })
+  }
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string"))
+    throw new InvalidKey({
+      keyspace: keyspace.id,
+      message: "the keyspace's tags function must return strings",
+    })
+  return tags
+}
+
+/** The lifetime of an entry written with `options`: the keyspace's, or the overrides (one rule for both). */
+export const lifetimeOf = (
+  keyspace: Keyspace<any, any>,
+  options: WriteOptions | undefined,
+): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration> =>
+  options === undefined || (options.ttl === undefined && options.staleFor === undefined)
+    ? Effect.succeed({ ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis })
+    : Effect.try({
+        try: () =>
+          lifetime(
+            options.ttl ?? keyspace.ttlMillis,
+            options.staleFor ?? keyspace.staleForMillis,
+            `${keyspace.id}: per-call options`,
+          ),
+        catch: (error) => error as InvalidDuration,
+      })
+
+/** The write operations (see {@link make}). */
+export type Writes = ReturnType<typeof make>
+
+/** Builds the write path. */
+export const make = (
+  config: Config,
+  l1: L1View,
+  l2: SharedTier,
+  bus: BusEvents,
+  guard: FillGuard,
+  wallNow: () => number,
+) => {
+  const store = l2.store
+
+  /**
+   * Runs the L2 step of a write, then keeps L1 and the fills in flight
+   * consistent with it (see the module comment). `invalidate` drops the
+   * written copies and voids their fills; `apply` runs on success;
+   * `announce` is the message to publish (`undefined`: the outcome is
+   * unknown and only a reset would be exact).
+   */
+  const commit = <A>(
+    operation: string,
+    step: Effect.Effect<A, StoreError> | undefined,
+    invalidate: () => void,
+    apply: (result: A | undefined) => void,
+    announce: (result: A | undefined) => Message,
+    onUnknown: Message = announce(undefined),
+  ): Effect.Effect<A | undefined, StoreError> =>
+    Effect.gen(function* () {
+      let result: A | undefined
+      if (step !== undefined) {
+        const exit = yield* Effect.exit(l2.via(operation, step))
+        if (Exit.isFailure(exit)) {
+          invalidate()
+          const error = Cause.findErrorOption(exit.cause)
+          if (Option.isSome(error) && outcomeUnknown(error.value)) yield* bus.publish(onUnknown)
+          return yield* exit
+        }
+        result = exit.value
+      }
+      invalidate()
+      apply(result)
+      yield* bus.publish(announce(result))
+      return result
+    })
+
+  const prepare = <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+    value: V,
+    ttl: number,
+    staleFor: number,
+  ): Effect.Effect<Prepared, InvalidKey | InvalidValue | EntryTooLarge | StoreError> =>
+    Effect.gen(function* () {
+      const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
+      const tagVersions = yield* l2.tagVersions(tags)
+      const createdAt = wallNow()
+      const freshUntil = createdAt + ttl
+      const staleUntil = freshUntil + staleFor
+      const encoded = yield* Effect.fromResult(
+        Entry.encode(keyspace, value, createdAt, freshUntil, staleUntil, tagVersions),
+      )
+      if (encoded.bytes.length > config.maxEntryBytes) {
+        return yield* new EntryTooLarge({
+          keyspace: keyspace.id,
+          bytes: encoded.bytes.length,
+          limit: config.maxEntryBytes,
+        })
+      }
+      return { bytes: encoded.bytes, freshUntil, staleUntil, tagVersions, ttlMillis: ttl + staleFor }
+    })
+
+  const fillWritten = (keyspace: Keyspace<any, any>, storeKey: string, prepared: Prepared, ticket?: Ticket) =>
+    l1.fill(
+      keyspace,
+      storeKey,
+      l1.copyOf(keyspace, prepared.bytes),
+      prepared.bytes,
+      prepared.freshUntil,
+      prepared.staleUntil,
+      prepared.tagVersions,
+      ticket,
+    )
+
+  const dropKeys = (space: string, keys: ReadonlyArray<string>) => () => {
+    for (const key of keys) {
+      l1.drop(space, key)
+      guard.voidKey(space, key)
+    }
+  }
+
+  const set = <K, V>(keyspace: Keyspace<K, V>, key: K, value: V, options?: WriteOptions) =>
+    Effect.gen(function* () {
+      const storeKey = yield* storeKeyOf(keyspace, key)
+      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
+      const prepared = yield* prepare(keyspace, key, value, ttl, staleFor)
+      yield* commit(
+        "set",
+        store?.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis),
+        dropKeys(keyspace.id, [storeKey]),
+        () => fillWritten(keyspace, storeKey, prepared),
+        () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys: [storeKey] }),
+      )
+    })
+
+  const setMany = <K, V>(
+    keyspace: Keyspace<K, V>,
+    entries: ReadonlyArray<readonly [K, V]>,
+    options?: WriteOptions,
+  ) =>
+    Effect.gen(function* () {
+      if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2)) {
+        return yield* new InvalidArgument({
+          argument: "setMany.entries",
+          message: "setMany takes an array of [key, value] pairs",
+        })
+      }
+      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
+      const written: Array<{ readonly storeKey: string; readonly prepared: Prepared }> = []
+      for (const [key, value] of entries) {
+        const storeKey = yield* storeKeyOf(keyspace, key)
+        written.push({ storeKey, prepared: yield* prepare(keyspace, key, value, ttl, staleFor) })
+      }
+      if (written.length === 0) return
+      const keys = written.map((w) => w.storeKey)
+      yield* commit(
+        "setMany",
+        store?.setMany(
+          keyspace.id,
+          written.map((w) => ({ key: w.storeKey, value: w.prepared.bytes, ttlMillis: w.prepared.ttlMillis })),
+        ),
+        dropKeys(keyspace.id, keys),
+        () => {
+          for (const w of written) fillWritten(keyspace, w.storeKey, w.prepared)
+        },
+        () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys }),
+      )
+    })
+
+  const del = <K, V>(keyspace: Keyspace<K, V>, key: K) =>
+    Effect.gen(function* () {
+      const storeKey = yield* storeKeyOf(keyspace, key)
+      yield* commit(
+        "delete",
+        store?.delete(keyspace.id, storeKey),
+        dropKeys(keyspace.id, [storeKey]),
+        () => {},
+        () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys: [storeKey] }),
+      )
+    })
+
+  const invalidateTag = (tag: string) =>
+    Effect.gen(function* () {
+      if (typeof tag !== "string")
+        return yield* new InvalidArgument({
+          argument: "tag",
+          message: `a tag is a string, got ${typeof tag}`,
+        })
+      const local = (l1.tier?.tags.get(tag) ?? 0) + 1
+      yield* commit(
+        "invalidateTag",
+        store?.increment(TAGS_SPACE, tag, 1, MAX_DURATION_MS),
+        () => guard.voidTag(tag),
+        (version) => l1.tier?.learnTag(tag, version ?? local),
+        (version) => ({ _tag: "InvalidateTag", tag, version: version ?? local }),
+        // The new version is unknown, and a lower one would be ignored: every process drops its L1.
+        { _tag: "Reset", reason: `an invalidation of tag ${JSON.stringify(tag)} timed out` },
+      )
+    })
+
+  const clear = <K, V>(keyspace: Keyspace<K, V>) =>
+    commit(
+      "clear",
+      store?.clear(keyspace.id),
+      () => {
+        l1.dropSpace(keyspace.id)
+        guard.voidSpace(keyspace.id)
+      },
+      () => {},
+      () => ({ _tag: "ClearSpace", space: keyspace.id }),
+    ).pipe(Effect.asVoid)
+
+  const increment = <K>(counter: Counter<K>, key: K, by: number = 1) =>
+    Effect.gen(function* () {
+      const amount = yield* Effect.try({
+        try: () => Argument.integer("increment.by", by),
+        catch: (error) => error as InvalidArgument,
+      })
+      const storeKey = yield* storeKeyOf(counter, key)
+      if (store !== undefined)
+        return yield* l2.via("increment", store.increment(counter.id, storeKey, amount, counter.ttlMillis))
+      // L1 only: this process is the authority.
+      const tier = l1.tier!
+      const slot = tier.alive(counter.id, storeKey)
+      const count = (slot === undefined ? 0 : (slot.value as number)) + amount
+      if (!Number.isSafeInteger(count)) {
+        return yield* new InvalidArgument({
+          argument: "increment.by",
+          message: `the counter would leave the safe integer range (${slot?.value as number} + ${amount})`,
+        })
+      }
+      const mono = tier.now()
+      const expiresAt = slot?.expiresAt ?? mono + counter.ttlMillis
+      tier.sieve.set(
+        counter.id,
+        storeKey,
+        {
+          value: count,
+          freshUntil: expiresAt,
+          expiresAt,
+          tagVersions: undefined,
+          copy: undefined,
+          size: storeKey.length + 72,
+          visited: true,
+          filledAt: mono,
+        },
+        mono,
+      )
+      return count
+    })
+
+  return { prepare, fillWritten, set, setMany, delete: del, invalidateTag, clear, increment }
+}
