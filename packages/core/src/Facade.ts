@@ -14,7 +14,7 @@ import { Cause, Effect, Exit, type Layer, ManagedRuntime, Metric, Option } from 
 import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
-import { CacheClosed, InvalidArgument, LoaderFailed } from "./Errors.ts"
+import { CacheClosed, InvalidArgument, LoaderCycle, LoaderFailed } from "./Errors.ts"
 import * as Load from "./internal/engine/load.ts"
 import { type Counter, isKeyspace, type Keyspace } from "./Keyspace.ts"
 import type { Store } from "./Store.ts"
@@ -154,7 +154,9 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
             flight === undefined
               ? Promise.resolve(loader(key))
               : loading.run(flight, async () => loader(key)),
-          catch: (cause) => new LoaderFailed({ keyspace: keyspace.id, cause }),
+          // A cycle found further down is the caller's error too: it passes through unwrapped.
+          catch: (cause) =>
+            cause instanceof LoaderCycle ? cause : new LoaderFailed({ keyspace: keyspace.id, cause }),
         })
       })
     const peek = (key: K) => {

@@ -1,0 +1,70 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cache, MemoryBus, MemoryStore, type Store } from "@strata/core"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { countingLoader, Items, leased, settle } from "./fixtures.ts"
+
+/** Steps the clock to `until` (ms) in `step` ms increments, letting fibers run between steps. */
+const stepTo = (now: { t: number }, until: number, step = 25) =>
+  Effect.gen(function* () {
+    while (now.t < until) {
+      yield* settle
+      yield* TestClock.adjust(step)
+      now.t += step
+    }
+    yield* settle
+  })
+
+describe("leases: one loader call per key across caches while leases hold", () => {
+  it.effect(
+    "three waiters outlive two dead holders (one took the lease over from the first): exactly one of them loads, and all get its value",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        const now = { t: 0 }
+        const key = Items.storeKey("k")
+        // The first holder takes the lease and dies: it never fills, never releases.
+        assert.strictEqual((yield* store.leases!.acquire(Items.id, key, 1_000))._tag, "Acquired")
+        // The second holder is a cache that takes the lease over when it lapses, then dies while loading:
+        // its process is gone, so it releases nothing (its store's release does nothing) and announces nothing.
+        const doomedStore: Store.Service = {
+          ...store,
+          leases: { ...store.leases!, release: () => Effect.succeed(false) },
+        }
+        const doomedScope = yield* Scope.make()
+        const doomed = yield* Cache.make(leased, doomedStore, hub.node("doomed")).pipe(
+          Scope.provide(doomedScope),
+        )
+        const doomedLoads = { count: 0 }
+        yield* Effect.forkChild(
+          doomed.getOrSet(
+            Items,
+            "k",
+            Effect.sync(() => doomedLoads.count++).pipe(Effect.andThen(Effect.never)),
+          ),
+        )
+        yield* stepTo(now, 25)
+        const caches = yield* Effect.all(["a", "b", "c"].map((n) => Cache.make(leased, store, hub.node(n))))
+        const { calls, load } = countingLoader()
+        const waiters = yield* Effect.all(
+          caches.map((cache, i) => Effect.forkChild(cache.getOrSet(Items, "k", load(`from ${i}`)))),
+        )
+        // The doomed cache polls first when the first lease lapses (t = 1000) and takes it.
+        yield* stepTo(now, 1_100)
+        assert.strictEqual(doomedLoads.count, 1, "the second holder took the lease over and started loading")
+        assert.strictEqual(calls.loads, 0, "no waiter loads while the lease is held")
+        yield* Scope.close(doomedScope, Exit.void)
+        // Its lease lapses at t = 2000; one waiter takes it and loads.
+        yield* stepTo(now, 3_000)
+        const values = yield* Effect.all(waiters.map(Fiber.join))
+        assert.strictEqual(calls.loads, 1, "one loader call among the survivors")
+        assert.strictEqual(new Set(values).size, 1, `every waiter got the same value: ${values.join(", ")}`)
+        for (const cache of caches) {
+          assert.strictEqual(cache.stats().flightsInProgress, 0)
+          assert.strictEqual(cache.stats().leaseWaiters, 0)
+          assert.strictEqual(cache.stats().fillsInFlight, 0)
+        }
+      }),
+  )
+})
