@@ -6,9 +6,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer } from "effect"
-import { Bus, type BusEvent, type Message, type Service } from "./Bus.ts"
+import { Effect, Layer, Schema } from "effect"
+import { Bus, type BusEvent, Message, type Service } from "./Bus.ts"
 import { getOrCreate } from "./internal/maps.ts"
+
+const isMessage = Schema.is(Message)
 
 /** A delivery: run it to hand the event to its subscriber. */
 export type Deliver = (deliver: () => void, event: BusEvent, to: string) => void
@@ -19,8 +21,18 @@ export interface Hub {
   readonly node: (nodeId: string) => Service
   /** Sends a gap to every subscriber (as a lost connection would). */
   readonly gap: (reason: string, connected: boolean) => void
+  /** Cuts one node's subscription: a gap (`connected: false`), then one with `connected: true`. */
+  readonly cut: (nodeId: string) => void
+  /**
+   * Puts a payload on the bus as a foreign writer would: a valid message is
+   * delivered to every node, anything else is reported to every node as
+   * `Dropped`.
+   */
+  readonly forge: (payload: unknown) => void
   /** Messages published so far, for assertions. */
   readonly published: ReadonlyArray<{ readonly from: string; readonly message: Message }>
+  /** Listeners that threw (each isolated). */
+  readonly listenerErrors: () => number
 }
 
 /**
@@ -36,12 +48,26 @@ export interface Hub {
 export const hub = (deliver: Deliver = (run) => run()): Hub => {
   const subscribers = new Map<string, Set<(event: BusEvent) => void>>()
   const published: Array<{ from: string; message: Message }> = []
-  const send = (from: string | undefined, event: BusEvent) => {
-    for (const [nodeId, listeners] of subscribers) {
-      if (nodeId === from) continue
-      for (const listener of listeners) deliver(() => listener(event), event, nodeId)
+  const sendTo = (nodeId: string, event: BusEvent) => {
+    for (const listener of subscribers.get(nodeId) ?? []) {
+      deliver(
+        () => {
+          // Isolated, as on a real bus: one listener's error reaches neither the publisher nor the others.
+          try {
+            listener(event)
+          } catch {
+            listenerErrors++
+          }
+        },
+        event,
+        nodeId,
+      )
     }
   }
+  const send = (from: string | undefined, event: BusEvent) => {
+    for (const nodeId of subscribers.keys()) if (nodeId !== from) sendTo(nodeId, event)
+  }
+  let listenerErrors = 0
   return {
     node: (nodeId) => ({
       name: "memory",
@@ -61,7 +87,14 @@ export const hub = (deliver: Deliver = (run) => run()): Hub => {
         ),
     }),
     gap: (reason, connected) => send(undefined, { _tag: "Gap", reason, connected }),
+    cut: (nodeId) => {
+      sendTo(nodeId, { _tag: "Gap", reason: "the subscription was cut", connected: false })
+      sendTo(nodeId, { _tag: "Gap", reason: "the subscription is back", connected: true })
+    },
+    forge: (payload) =>
+      send(undefined, isMessage(payload) ? payload : { _tag: "Dropped", reason: "malformed bus message" }),
     published,
+    listenerErrors: () => listenerErrors,
   }
 }
 

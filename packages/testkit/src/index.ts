@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as Arbitraries from "./Arbitraries.ts"
+export { type BusUnderTest, busConformance } from "./BusConformance.ts"
 export { type CacheUnderTest, cacheModel } from "./CacheModel.ts"
 export * as ConsistencySim from "./ConsistencySim.ts"
 export * as FaultProxy from "./FaultProxy.ts"
