@@ -110,7 +110,12 @@ export const startNode = async (env: NodeEnv): Promise<Node> => {
       worker.kill()
     },
     // A killed process has no IPC channel left to send `exit` on.
-    exit: () => (killed ? Promise.resolve() : worker.exit()),
+    exit: () =>
+      killed
+        ? Promise.resolve()
+        : Promise.race([worker.exit(), sleep(5_000).then(() => worker.kill())]).then(() => {
+            killed = true
+          }),
   }
 }
 
