@@ -156,3 +156,21 @@ export const nodePool = () => {
     },
   }
 }
+
+/**
+ * When a node's reads settled on `expected`: the start time of the first read
+ * of the final run of reads that all saw `expected`, or `undefined` if the
+ * last read did not see it.
+ */
+export const convergedAt = (reads: ReadonlyArray<[number, Read]>, expected: Read): number | undefined => {
+  if (reads.length === 0 || reads.at(-1)![1] !== expected) return undefined
+  let i = reads.length - 1
+  while (i > 0 && reads[i - 1]![1] === expected) i--
+  return reads[i]![0]
+}
+
+/** The start time of the last read that saw `value`, or `undefined`. */
+export const lastSeen = (reads: ReadonlyArray<[number, Read]>, value: Read): number | undefined => {
+  for (let i = reads.length - 1; i >= 0; i--) if (reads[i]![1] === value) return reads[i]![0]
+  return undefined
+}
