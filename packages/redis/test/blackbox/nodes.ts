@@ -31,7 +31,7 @@ export interface Node {
   readonly pid: number
   readonly get: (key: string, ks?: Space) => Promise<Attempt<Read>>
   readonly getMany: (keys: ReadonlyArray<string>, ks?: Space) => Promise<Attempt<Array<Read>>>
-  readonly set: (key: string, value: string, ks?: Space) => Promise<Attempt<void>>
+  readonly set: (key: string, value: string | number, ks?: Space) => Promise<Attempt<void>>
   readonly delete: (key: string, ks?: Space) => Promise<Attempt<void>>
   readonly increment: (key: string, by: unknown) => Promise<Attempt<number>>
   readonly getCount: (key: string) => Promise<Attempt<number | null>>

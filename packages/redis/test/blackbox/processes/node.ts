@@ -130,6 +130,7 @@ const handle = async (command: Command): Promise<unknown> => {
       return attempt(() =>
         clientOf(command.ks).set(
           key,
+          // `value` is a string, or a number for the `other` keyspace (its schema's type).
           { value: command.value as string, by: process.pid },
           command.options as { ttl?: number } | undefined,
         ),
