@@ -195,13 +195,17 @@ export const hostileNumbers: ReadonlyArray<unknown> = [
       throw new Error("valueOf threw")
     },
   },
+  // Every trap throws, except for symbols, which fast-check itself asks for to clone or print a counterexample.
   new Proxy(
     {},
     {
-      get() {
+      get(_, property) {
+        if (property === fc.toStringMethod) return () => "<a Proxy whose traps throw>"
+        if (typeof property === "symbol") return undefined
         throw new Error("a Proxy trap threw")
       },
-      has() {
+      has(_, property) {
+        if (typeof property === "symbol") return property === fc.toStringMethod
         throw new Error("a Proxy trap threw")
       },
       ownKeys() {

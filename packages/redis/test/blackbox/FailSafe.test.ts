@@ -5,13 +5,7 @@
  * loader; writes fail with `StoreUnavailable` or `Timeout`. The option
  * `l2ReadErrors: "fail"` makes reads fail instead.
  */
-import {
-  type CacheEvent,
-  type CreateCacheOptions,
-  createCache,
-  Keyspace,
-  type StrataCache,
-} from "@strata/core"
+import { type CacheEvent, createCache, type Facade, Keyspace, type StrataCache } from "@strata/core"
 import { RedisBus, RedisStore } from "@strata/redis"
 import { RedisHarness } from "@strata/testkit"
 import { Schema } from "effect"
@@ -35,7 +29,7 @@ afterAll(async () => {
 })
 
 const { prefix, channel } = isolation()
-const open = (extra: Partial<CreateCacheOptions> & Record<string, unknown> = {}) => {
+const open = (extra: Partial<Facade.CreateCacheOptions> & Record<string, unknown> = {}) => {
   // Built as a variable, so an option the current types lack (`l2ReadErrors`) is still passed as a user would.
   const options = {
     l2: RedisStore.layer({ url: server.url, prefix }),

@@ -88,7 +88,7 @@ describe("leases across processes (black box)", () => {
     ])
 
     first.kill()
-    let alive = rest
+    let alive: Array<Node> = rest
     const loaders: Array<Node> = []
     for (const step of ["after the first death", "after the second death"]) {
       // Wait for a new loader, then well past a lease TTL for any second one to show up.
