@@ -31,9 +31,16 @@ export interface Node {
   readonly pid: number
   readonly get: (key: string, ks?: Space) => Promise<Attempt<Read>>
   readonly getMany: (keys: ReadonlyArray<string>, ks?: Space) => Promise<Attempt<Array<Read>>>
-  readonly set: (key: string, value: string | number, ks?: Space) => Promise<Attempt<void>>
+  readonly set: (
+    key: string,
+    value: string | number,
+    ks?: Space,
+    options?: Record<string, unknown>,
+  ) => Promise<Attempt<void>>
   readonly delete: (key: string, ks?: Space) => Promise<Attempt<void>>
-  readonly increment: (key: string, by: unknown) => Promise<Attempt<number>>
+  readonly increment: (key: string, by: number) => Promise<Attempt<number>>
+  /** `increment` by a value IPC cannot carry, by name: NaN, Infinity, -Infinity, -0, 1.5, 2^53, "1", {}, null. */
+  readonly incrementBy: (key: string, name: string) => Promise<Attempt<number>>
   readonly getCount: (key: string) => Promise<Attempt<number | null>>
   readonly getOrSet: (
     key: string,
@@ -94,9 +101,10 @@ export const startNode = async (env: NodeEnv): Promise<Node> => {
     pid: worker.pid,
     get: (key, ks) => call("get", { key, ks }),
     getMany: (keys, ks) => call("getMany", { keys, ks }),
-    set: (key, value, ks) => call("set", { key, value, ks }),
+    set: (key, value, ks, options) => call("set", { key, value, ks, options }),
     delete: (key, ks) => call("delete", { key, ks }),
     increment: (key, by) => call("increment", { key, by }),
+    incrementBy: (key, name) => call("increment", { key, byName: name }),
     getCount: (key) => call("getCount", { key }),
     getOrSet: (key, value, options = {}) => call("getOrSet", { key, value, ...options }),
     release: async (key) => {

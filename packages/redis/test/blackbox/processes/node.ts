@@ -101,6 +101,19 @@ const clientOf = (ks: unknown) =>
 const show = (found: { value: unknown } | undefined) =>
   found === undefined ? null : (found.value as string | number)
 
+/** Amounts for `increment` that JSON over IPC cannot carry, by name. */
+const hostileAmounts: Record<string, unknown> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+  "-0": -0,
+  "1.5": 1.5,
+  "2^53": 2 ** 53,
+  '"1"': "1",
+  "{}": {},
+  null: null,
+}
+
 let loaderCalls = 0
 const loaderStarts: Array<{ key: string; at: number }> = []
 const gates = new Map<string, () => void>()
@@ -132,13 +145,19 @@ const handle = async (command: Command): Promise<unknown> => {
           key,
           // `value` is a string, or a number for the `other` keyspace (its schema's type).
           { value: command.value as string, by: process.pid },
-          command.options as { ttl?: number } | undefined,
+          command.options as { ttl?: number; staleFor?: number } | undefined,
         ),
       )
     case "delete":
       return attempt(() => clientOf(command.ks).delete(key))
     case "increment":
-      return attempt(() => counter.increment(key, command.by as number))
+      // `byName` names a value IPC cannot carry (NaN, -0, Infinity, an object...).
+      return attempt(() =>
+        counter.increment(
+          key,
+          (typeof command.byName === "string" ? hostileAmounts[command.byName] : command.by) as number,
+        ),
+      )
     case "getCount":
       return attempt(async () => (await counter.get(key)) ?? null)
     case "getOrSet": {
