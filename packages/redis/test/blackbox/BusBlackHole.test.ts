@@ -6,7 +6,7 @@
  */
 import { FaultProxy, RedisHarness } from "@strata/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { isolation, lastSeen, type Node, nodePool, sleep, until } from "./nodes.ts"
+import { isolation, lastSeen, type Node, nodePool, sleep, until, wall } from "./nodes.ts"
 
 const BOUND = 500
 
@@ -46,6 +46,15 @@ describe("bus black-holed (black box, default options, 2 processes)", () => {
           const r = await b.get(key)
           return r.ok && r.result === v1
         }),
+      ).toBe(true)
+      expect((await b.get(key)).ok).toBe(true)
+
+      // A steady bus first: no gap (such as the reconnect after the previous test's heal) for 2.5 s.
+      expect(
+        await until(async () => {
+          const gaps = (await b.status()).events.filter((e) => e.tag === "BusGap")
+          return gaps.length === 0 || wall() - gaps.at(-1)!.at > 2_500
+        }, 15_000),
       ).toBe(true)
       expect((await b.get(key)).ok).toBe(true)
 
