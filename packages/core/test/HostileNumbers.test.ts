@@ -29,6 +29,15 @@ import {
 
 type Verdict = "valid" | "invalid" | "either"
 
+/** Whether `x` is a `new Number(...)`; false for things that throw when looked at (a hostile Proxy). */
+const isBoxedNumber = (x: unknown) => {
+  try {
+    return x instanceof Number
+  } catch {
+    return false
+  }
+}
+
 /** How a duration input (ms as a number, nanos as a bigint, a string with a unit...) must be treated. */
 const durationVerdict = (x: unknown, { allowZero = false, max = MAX_MS } = {}): Verdict => {
   if (x === undefined) return "valid"
@@ -55,7 +64,7 @@ const durationVerdict = (x: unknown, { allowZero = false, max = MAX_MS } = {}): 
       ? "either"
       : "invalid"
   // `{}` is an empty duration object: zero, which is a grace of nothing and no TTL at all.
-  if (typeof x === "object" && x !== null && !(x instanceof Number) && allowZero) return "either"
+  if (typeof x === "object" && x !== null && !isBoxedNumber(x) && allowZero) return "either"
   return "invalid"
 }
 
@@ -90,6 +99,8 @@ const shown = (x: unknown) => {
   }
 }
 const RUNS = 100
+/** Every named hostile number is tried first, then random ones: the properties fail the same way on every run. */
+const EXAMPLES = Arbitraries.hostileNumbers.map((x) => [x] as [unknown])
 const DURATION_TAGS: ReadonlyArray<Tag> = ["InvalidDuration", "InvalidArgument"]
 
 for (const [tier, open] of Object.entries(tiers)) {
@@ -157,7 +168,7 @@ for (const [tier, open] of Object.entries(tiers)) {
               expect(after, `the counter after increment ${before} by ${shown(by)}`).toBe(before)
             }
           }),
-          { numRuns: RUNS },
+          { numRuns: RUNS, examples: Arbitraries.hostileNumbers.map((x) => [5, x] as [number, unknown]) },
         )
       })
     })
@@ -190,7 +201,7 @@ for (const [tier, open] of Object.entries(tiers)) {
                   `${option} ${shown(x)} (${verdict}): ${show(o)}`,
                 ).toBe(true)
               }),
-              { numRuns: RUNS },
+              { numRuns: RUNS, examples: EXAMPLES },
             )
           })
         })
@@ -214,7 +225,7 @@ for (const [tier, open] of Object.entries(tiers)) {
                 true,
               )
             }),
-            { numRuns: RUNS },
+            { numRuns: RUNS, examples: EXAMPLES },
           )
         })
       })
@@ -226,7 +237,9 @@ for (const [tier, open] of Object.entries(tiers)) {
         await fc.assert(
           fc.asyncProperty(Arbitraries.hostileNumber, async (x) => {
             const key = x as number
+            // Finite numbers are keys; -0 may be refused (it reads back as 0 in some encodings); the rest is InvalidKey.
             const fine = typeof x === "number" && Number.isFinite(x) && !Object.is(x, -0)
+            const either = Object.is(x, -0)
             const outcomes = {
               set: await outcome(() => numbers.set(key, 7)),
               get: await outcome(() => numbers.get(key)),
@@ -235,10 +248,9 @@ for (const [tier, open] of Object.entries(tiers)) {
               delete: await outcome(() => numbers.delete(key)),
             }
             for (const [name, o] of Object.entries(outcomes)) {
-              const ok = fine
-                ? o.kind === "resolved"
-                : o.kind === "resolved" ||
-                  (o.kind === (name === "peek" ? "threw" : "rejected") && isTagged(o.error, ["InvalidKey"]))
+              const refused =
+                o.kind === (name === "peek" ? "threw" : "rejected") && isTagged(o.error, ["InvalidKey"])
+              const ok = fine ? o.kind === "resolved" : either ? o.kind === "resolved" || refused : refused
               expect(ok, `${name}(${shown(x)}): ${show(o)}`).toBe(true)
             }
             if (outcomes.set.kind === "resolved") {
@@ -249,7 +261,7 @@ for (const [tier, open] of Object.entries(tiers)) {
               ).toBe(7)
             }
           }),
-          { numRuns: RUNS },
+          { numRuns: RUNS, examples: EXAMPLES },
         )
       })
     })
@@ -279,7 +291,7 @@ for (const [tier, open] of Object.entries(tiers)) {
               expect(Object.is(read, x), `set ${shown(x)}, read ${shown(read)}`).toBe(true)
             }
           }),
-          { numRuns: RUNS },
+          { numRuns: RUNS, examples: EXAMPLES },
         )
       })
     })
@@ -300,7 +312,7 @@ for (const [tier, open] of Object.entries(tiers)) {
                 `invalidateTag(${shown(x)}): ${show(o)}`,
               ).toBe(true)
           }),
-          { numRuns: RUNS },
+          { numRuns: RUNS, examples: EXAMPLES },
         )
       })
     })
@@ -315,7 +327,7 @@ for (const [tier, open] of Object.entries(tiers)) {
               `on(${shown(x)}): ${show(o)}`,
             ).toBe(true)
           }),
-          { numRuns: 50 },
+          { numRuns: 50, examples: EXAMPLES },
         )
       })
     })
@@ -356,7 +368,7 @@ describe("hostile numbers in createCache's options (property, one per option)", 
               )
               expect(
                 loaded.kind === "resolved" ||
-                  (loaded.kind === "rejected" && describeFailure(loaded.error) !== "untyped"),
+                  (loaded.kind === "rejected" && !describeFailure(loaded.error).startsWith("untyped")),
                 `a cache made with ${name} ${shown(x)}: getOrSet ${show(loaded)}`,
               ).toBe(true)
             } finally {
@@ -368,7 +380,7 @@ describe("hostile numbers in createCache's options (property, one per option)", 
             `${name} ${shown(x)} (${verdict}): ${show(o)}`,
           ).toBe(true)
         }),
-        { numRuns: 60 },
+        { numRuns: 60, examples: EXAMPLES },
       )
     })
   }

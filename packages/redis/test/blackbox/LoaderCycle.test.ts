@@ -28,6 +28,17 @@ const tiers = {
     createCache({ l2: RedisStore.layer({ url: inject("redisUrl"), prefix: isolation().prefix }) }),
 }
 
+/**
+ * The cycle error of a failed call: the failure itself, or, when the outer
+ * loader rethrew it, the cause of the `LoaderFailed` the Promise facade
+ * wraps a loader's rejection in. Both tell the caller it was a cycle.
+ */
+const cycleOf = (outcome: { ok: false; error: unknown } | { ok: true; value: unknown }): unknown => {
+  if (outcome.ok) return outcome.value
+  const error = outcome.error as { _tag?: string; cause?: unknown }
+  return error._tag === "LoaderFailed" ? error.cause : error
+}
+
 /** Closes, but never waits long on a cache that a hung loader may keep busy. */
 const closeSoon = (cache: StrataCache) => within(cache.close(), 1_000)
 
@@ -45,7 +56,7 @@ describe("loader cycles (black box)", () => {
       expect(outcome, "getOrSet settles within 2 s").not.toBe("pending")
       if (outcome !== "pending") {
         expect(outcome.ok, "the cycle is a failure").toBe(false)
-        if (!outcome.ok) expectTagged(outcome.error, ["LoaderCycle"], "the outer getOrSet")
+        expectTagged(cycleOf(outcome), ["LoaderCycle"], "the outer getOrSet")
       }
       console.log(`direct cycle (${tier}): settled after ${Date.now() - startedAt} ms`)
     })
@@ -59,10 +70,11 @@ describe("loader cycles (black box)", () => {
       await closeSoon(cache)
       expect(outcome, "getOrSet settles within 2 s").not.toBe("pending")
       if (outcome !== "pending" && !outcome.ok) {
-        // The cycle may surface as LoaderCycle itself or wrapped by the outer loader's LoaderFailed.
-        const error = outcome.error as { _tag?: string; cause?: unknown }
-        const cycle = error._tag === "LoaderFailed" ? error.cause : error
-        expectTagged(cycle, ["LoaderCycle"], `the outer getOrSet (${describeFailure(error)})`)
+        expectTagged(
+          cycleOf(outcome),
+          ["LoaderCycle"],
+          `the outer getOrSet (${describeFailure(outcome.error)})`,
+        )
       } else if (outcome !== "pending") {
         expect.fail(`the cycle resolved with ${JSON.stringify(outcome.value)}`)
       }
@@ -99,11 +111,9 @@ describe("loader cycles (black box)", () => {
         `outcomes ${JSON.stringify(shown)}`,
       ).toEqual([])
       expect(shown[2]).toBe(JSON.stringify({ html: "A with D" }))
-      const tags = outcomes.slice(0, 2).map((o) => {
-        if (o === "pending" || o.ok) return "ok"
-        const error = o.error as { _tag?: string; cause?: { _tag?: string } }
-        return error._tag === "LoaderFailed" ? error.cause?._tag : error._tag
-      })
+      const tags = outcomes
+        .slice(0, 2)
+        .map((o) => (o === "pending" || o.ok ? "ok" : describeFailure(cycleOf(o))))
       expect(tags, `outcomes ${JSON.stringify(shown)}`).toContain("LoaderCycle")
     })
   }
