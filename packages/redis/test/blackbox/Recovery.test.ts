@@ -48,11 +48,14 @@ const warm = async (nodes: ReadonlyArray<Node>, key: string, v1: string) => {
   }
 }
 
-/** A retries its write until Redis takes it. */
+/** A retries its write until Redis takes it (for at most 15 s). */
 const writeUntilAccepted = async (a: Node, key: string, value: string) => {
+  const deadline = wall() + 15_000
   for (;;) {
     const write = await a.set(key, value)
     if (write.ok) return write
+    if (wall() > deadline)
+      throw new Error(`A's write was still failing 15 s after Redis was back (${write.tag})`)
     await sleep(10)
   }
 }
