@@ -134,3 +134,108 @@ export const storableValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }
 
 /** Arbitrary bytes, including empty ones, for stores. */
 export const bytes: fc.Arbitrary<Uint8Array> = fc.uint8Array({ maxLength: 2048 })
+
+/**
+ * Inputs that break code expecting a number: `NaN`, `±Infinity`, `-0`,
+ * fractions, the edges of 32-bit and safe-integer ranges and past them,
+ * the smallest and largest doubles, and values of the wrong type that a
+ * caller may still pass from untyped code (numeric strings, `null`,
+ * `undefined`, booleans, bigints, symbols, objects, boxed numbers, arrays,
+ * an object whose `valueOf` throws, a Proxy whose traps throw). Every public
+ * numeric input of a library should either accept one of these exactly or
+ * reject it with a typed error before doing anything.
+ */
+export const hostileNumbers: ReadonlyArray<unknown> = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -0,
+  0,
+  1,
+  -1,
+  0.5,
+  1.5,
+  -1.5,
+  1e-7,
+  Number.MIN_VALUE,
+  Number.EPSILON,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e21,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  "1",
+  "NaN",
+  "",
+  " 1 ",
+  "1e3",
+  "0x10",
+  "Infinity",
+  null,
+  undefined,
+  true,
+  false,
+  1n,
+  -1n,
+  2n ** 64n,
+  Symbol("n"),
+  {},
+  [],
+  [1],
+  [1, 2],
+  Object.create(null),
+  new Number(1),
+  {
+    valueOf() {
+      throw new Error("valueOf threw")
+    },
+  },
+  // Every trap throws, except for symbols, which fast-check itself asks for to clone or print a counterexample.
+  new Proxy(
+    {},
+    {
+      get(_, property) {
+        if (property === fc.toStringMethod) return () => "<a Proxy whose traps throw>"
+        if (typeof property === "symbol") return undefined
+        throw new Error("a Proxy trap threw")
+      },
+      has(_, property) {
+        if (typeof property === "symbol") return property === fc.toStringMethod
+        throw new Error("a Proxy trap threw")
+      },
+      ownKeys() {
+        throw new Error("a Proxy trap threw")
+      },
+      getPrototypeOf() {
+        throw new Error("a Proxy trap threw")
+      },
+    },
+  ),
+]
+
+/**
+ * A hostile input where a number is expected: one of {@link hostileNumbers},
+ * or any double (including `NaN`, `±Infinity` and `-0`), any integer, a
+ * short string, or a bigint. Typed `unknown` on purpose: pass it through a
+ * cast to the parameter's type, as untyped callers do.
+ *
+ * @example
+ * ```ts
+ * fc.assert(fc.asyncProperty(Arbitraries.hostileNumber, async (by) => {
+ *   const outcome = await counter.increment("k", by as number).then(() => "ok", (e) => e._tag)
+ *   expect(["ok", "InvalidArgument"]).toContain(outcome)
+ * }))
+ * ```
+ */
+export const hostileNumber: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...hostileNumbers) },
+  { weight: 2, arbitrary: fc.double() },
+  { weight: 1, arbitrary: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }) },
+)
