@@ -103,7 +103,10 @@ export interface Service {
     key: K,
     value: V,
     options?: WriteOptions,
-  ) => Effect.Effect<void, InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | StoreError>
+  ) => Effect.Effect<
+    void,
+    InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError
+  >
   /** Removes `key` (L2, then L1, then the bus). */
   readonly delete: <K, V>(keyspace: Keyspace<K, V>, key: K) => Effect.Effect<void, InvalidKey | StoreError>
   /** `get` for many keys, in order; one L2 round trip for all L1 misses. */

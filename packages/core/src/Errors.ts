@@ -78,6 +78,9 @@ export class EntryTooLarge extends Schema.TaggedError<EntryTooLarge>()("EntryToo
  *   the tier failed repeatedly; nothing was sent.
  * - `"startup"`: the store could not start (connection, credentials, a
  *   missing permission, a bad option).
+ * - `"out-of-range"`: the store refused an increment whose count would
+ *   leave ±(2^53 − 1); nothing was written (the cache reports it as
+ *   `InvalidArgument`).
  */
 export const StoreFailureReason = Schema.Literals([
   "unreachable",
@@ -85,6 +88,7 @@ export const StoreFailureReason = Schema.Literals([
   "connection-lost",
   "circuit-open",
   "startup",
+  "out-of-range",
 ])
 export type StoreFailureReason = typeof StoreFailureReason.Type
 

@@ -61,8 +61,9 @@ export interface StrataCache {
   keyspace<K>(keyspace: Counter<K>): CounterClient<K>
   keyspace<K, V>(keyspace: Keyspace<K, V>): KeyspaceClient<K, V>
   invalidateTag(tag: string): Promise<void>
+  /** The counters and state of the cache. Throws `CacheClosed` after `close()`. */
   stats(): Cache.Stats
-  /** Registers an event listener; returns the function that removes it. */
+  /** Registers an event listener; returns the function that removes it. Throws `CacheClosed` after `close()`. */
   on(listener: (event: CacheEvent) => void): () => void
   /** The Effect metrics of this process (`strata_cache_*` and any others), pushed up to date first. */
   metrics(): Promise<ReadonlyArray<Metric.Metric.Snapshot>>
@@ -118,7 +119,16 @@ const inFlight = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, 
 export const createCache = async (options: CreateCacheOptions = {}): Promise<StrataCache> => {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgument({ argument: "options", message: "createCache takes an options object" })
-  const runtime = ManagedRuntime.make(Cache.layer(options))
+  let copied: CreateCacheOptions
+  try {
+    copied = { ...options }
+  } catch (error) {
+    throw new InvalidArgument({
+      argument: "options",
+      message: `the options could not be read: ${String(error)}`,
+    })
+  }
+  const runtime = ManagedRuntime.make(Cache.layer(copied))
   const built = await runtime.runPromiseExit(
     Effect.gen(function* () {
       return yield* Cache.Cache
@@ -212,8 +222,12 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
   return {
     keyspace: clientOf as StrataCache["keyspace"],
     invalidateTag: (tag) => run(service.invalidateTag(tag)),
-    stats: service.stats,
+    stats: () => {
+      if (closed) throw closedError()
+      return service.stats()
+    },
     on: (listener) => {
+      if (closed) throw closedError()
       if (typeof listener !== "function")
         throw new InvalidArgument({ argument: "listener", message: "on takes a listener function" })
       return service.onEvent(listener)

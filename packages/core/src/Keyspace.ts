@@ -231,5 +231,11 @@ export const counter = <KS extends AnySchema>(options: CounterOptions<KS>): Coun
   >
 
 /** Whether a value is a keyspace made by {@link make} or {@link counter}. */
-export const isKeyspace = (u: unknown): u is Keyspace<unknown, unknown> =>
-  typeof u === "object" && u !== null && TypeId in u
+export const isKeyspace = (u: unknown): u is Keyspace<unknown, unknown> => {
+  try {
+    return typeof u === "object" && u !== null && TypeId in u
+  } catch {
+    // A proxy whose traps throw is not a keyspace.
+    return false
+  }
+}

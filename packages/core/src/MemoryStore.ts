@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Layer } from "effect"
 import * as Entry from "./Entry.ts"
+import { StoreUnavailable } from "./Errors.ts"
 import { monotonicMillis } from "./internal/clock.ts"
 import { getOrCreate } from "./internal/maps.ts"
 import { Sieve, type Slot } from "./internal/sieve.ts"
@@ -104,11 +105,21 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         write(space, key, undefined, tombstoneMillis)
       }),
     increment: (space, key, by, ttlMillis) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const at = now()
         const slot = live(space, key, at)
         const current = slot?.bytes === undefined ? undefined : Entry.parseCounter(slot.bytes)
         const count = (current ?? 0) + by
+        if (!Number.isSafeInteger(count)) {
+          return Effect.fail(
+            new StoreUnavailable({
+              store: "memory",
+              operation: "increment",
+              reason: "out-of-range",
+              message: `the counter would leave the safe integer range (${current ?? 0} + ${by})`,
+            }),
+          )
+        }
         const bytes = Entry.counterBytes(count)
         const expiresAt = current === undefined ? at + ttlMillis : slot!.expiresAt
         sieve.set(
@@ -123,7 +134,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           },
           at,
         )
-        return count
+        return Effect.succeed(count)
       }),
     clear: (space) =>
       Effect.sync(() => {

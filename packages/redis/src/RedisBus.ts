@@ -53,7 +53,7 @@ export interface Options extends ConnectionOptions {
    * the subscriber connection is replaced. Default 2,000.
    */
   readonly heartbeatTimeoutMillis?: number | undefined
-  /** Most invalidations kept for retry while publishing fails. Default 10,000. */
+  /** Most invalidations kept for retry while publishing fails, from 1 to 10,000,000. Default 10,000. */
   readonly retryQueueLimit?: number | undefined
   /** How often queued invalidations are retried, in ms. Default 100. */
   readonly retryIntervalMillis?: number | undefined
@@ -103,7 +103,10 @@ const checkOptions = (options: Options) => {
       options.heartbeatTimeoutMillis,
       2_000,
     ),
-    queueLimit: Argument.optionalInteger("retryQueueLimit", options.retryQueueLimit, 10_000, { min: 1 }),
+    queueLimit: Argument.optionalInteger("retryQueueLimit", options.retryQueueLimit, 10_000, {
+      min: 1,
+      max: 10_000_000,
+    }),
     retryInterval: Argument.optionalMillis("retryIntervalMillis", options.retryIntervalMillis, 100),
   }
 }

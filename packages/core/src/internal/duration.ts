@@ -27,6 +27,15 @@ const finite = (n: unknown): boolean => typeof n === "number" && Number.isFinite
  * or non-numeric fields as zero instead of refusing them.
  */
 const wellFormed = (input: unknown): boolean => {
+  try {
+    return readable(input)
+  } catch {
+    // A getter or proxy trap that throws: not a duration.
+    return false
+  }
+}
+
+const readable = (input: unknown): boolean => {
   if (typeof input === "number") return !Number.isNaN(input)
   if (typeof input === "string" || typeof input === "bigint") return true
   if (typeof input !== "object" || input === null) return false
@@ -52,11 +61,22 @@ export const toMillis = (input: Duration.Input, what: string, allowZero = false)
   } catch {
     text = typeof input
   }
-  const parsed = wellFormed(input) ? Duration.fromInput(input) : undefined
-  if (parsed === undefined || parsed._tag === "None") {
-    throw new InvalidDuration({ message: `${what}: ${text} is not a duration` })
+  let millis: number
+  if (typeof input === "number") {
+    // Read directly: Effect rounds sub-nanosecond numbers (even negative ones) to zero.
+    millis = input
+  } else {
+    let parsed: ReturnType<typeof Duration.fromInput> | undefined
+    try {
+      parsed = wellFormed(input) ? Duration.fromInput(input) : undefined
+    } catch {
+      parsed = undefined
+    }
+    if (parsed === undefined || parsed._tag === "None") {
+      throw new InvalidDuration({ message: `${what}: ${text} is not a duration` })
+    }
+    millis = Duration.toMillis(parsed.value)
   }
-  const millis = Duration.toMillis(parsed.value)
   if (Number.isNaN(millis)) {
     throw new InvalidDuration({ message: `${what} is NaN` })
   }

@@ -141,6 +141,8 @@ const binary = (arg: string | number | Uint8Array): string | number | Buffer =>
 
 /** The error reply of a write script whose deadline passed before Redis ran it. */
 const LATE_REPLY = "STRATA_LATE"
+/** The error reply of an increment whose count would leave the safe integer range. */
+const RANGE_REPLY = "STRATA_RANGE"
 
 /**
  * Turns a driver error into Strata's typed store errors. This is the one
@@ -162,7 +164,9 @@ export const toStoreError =
       return new Timeout({ operation: `redis ${operation}`, millis: commandTimeoutMillis })
     const reason =
       cause instanceof ReplyError
-        ? "rejected"
+        ? message.startsWith(RANGE_REPLY)
+          ? "out-of-range"
+          : "rejected"
         : message.startsWith("Stream isn't writeable")
           ? "unreachable"
           : "connection-lost"

@@ -127,7 +127,7 @@ for (const fault of ["killed", "paused"] as const) {
 
 describe("the l2ReadErrors option (black box)", () => {
   it('an l2ReadErrors value other than "miss" or "fail" is rejected by createCache with InvalidArgument', async () => {
-    const outcome = await settle(() => open({ l2ReadErrors: "banana" }))
+    const outcome = await settle(() => open({ l2ReadErrors: "banana" as never }))
     if (outcome.ok) await outcome.value.close()
     expect(outcome.ok, "createCache rejects").toBe(false)
     if (!outcome.ok) expectTagged(outcome.error, ["InvalidArgument"], "createCache")

@@ -8,7 +8,7 @@
 import * as Argument from "../../Argument.ts"
 import type { Service as BusService } from "../../Bus.ts"
 import type { Options } from "../../Cache.ts"
-import { InvalidArgument } from "../../Errors.ts"
+import { InvalidArgument, InvalidDuration } from "../../Errors.ts"
 import type { Service as StoreService } from "../../Store.ts"
 import { toMillis } from "../duration.ts"
 
@@ -99,6 +99,23 @@ const spansOption = (value: unknown): "auto" | boolean => {
  * `InvalidDuration` naming the option that is wrong.
  */
 export const parse = (
+  input: Options | undefined,
+  l2: StoreService | undefined,
+  bus: BusService | undefined,
+): Config => {
+  try {
+    return parseReadable(input, l2, bus)
+  } catch (error) {
+    if (error instanceof InvalidArgument || error instanceof InvalidDuration) throw error
+    // A getter or proxy trap that throws somewhere in the options.
+    throw new InvalidArgument({
+      argument: "options",
+      message: `the options could not be read: ${String(error)}`,
+    })
+  }
+}
+
+const parseReadable = (
   input: Options | undefined,
   l2: StoreService | undefined,
   bus: BusService | undefined,

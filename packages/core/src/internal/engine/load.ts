@@ -21,6 +21,7 @@ import { Cause, Context, Deferred, Effect, Exit, Option, type Scope } from "effe
 import type { Loader, LoadOptions } from "../../Cache.ts"
 import {
   type EntryTooLarge,
+  type InvalidArgument,
   type InvalidDuration,
   type InvalidKey,
   type InvalidValue,
@@ -36,7 +37,7 @@ import { type L1View, MISS, type StaleValue } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import { noRead, type SharedTier } from "./sharedTier.ts"
 import type { Telemetry } from "./telemetry.ts"
-import { lifetimeOf, tagsOf, type Writes } from "./writes.ts"
+import { lifetimeOf, readOptions, tagsOf, type Writes } from "./writes.ts"
 
 /** One load in flight. */
 export interface Flight {
@@ -67,6 +68,12 @@ const timeoutOf = (value: unknown, what: string): Effect.Effect<number | undefin
   value === undefined
     ? Effect.succeed(undefined)
     : Effect.try({ try: () => toMillis(value as never, what), catch: (e) => e as InvalidDuration })
+
+/** The timeouts of per-call load options (already checked to be readable by the caller's `load`). */
+const readLoadOptions = (options: LoadOptions | undefined) =>
+  options === undefined
+    ? { softTimeout: undefined, hardTimeout: undefined }
+    : readOptions(options, ["softTimeout", "hardTimeout"])
 
 /** Builds the load path. */
 export const make = (
@@ -107,7 +114,8 @@ export const make = (
   ) =>
     Effect.gen(function* () {
       const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
-      const hard = (yield* timeoutOf(options?.hardTimeout, "hardTimeout")) ?? config.hardTimeout
+      const hard =
+        (yield* timeoutOf(readLoadOptions(options).hardTimeout, "hardTimeout")) ?? config.hardTimeout
       const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
       const ticket = guard.begin(keyspace.id, storeKey, tags)
       flight.ticket = ticket
@@ -272,7 +280,11 @@ export const make = (
     R
   > =>
     Effect.gen(function* () {
-      const soft = (yield* timeoutOf(options?.softTimeout, "softTimeout")) ?? config.softTimeout
+      const read = yield* Effect.try({
+        try: () => readLoadOptions(options),
+        catch: (e) => e as InvalidArgument,
+      })
+      const soft = (yield* timeoutOf(read.softTimeout, "softTimeout")) ?? config.softTimeout
       const caller = yield* CurrentFlight
       const flightKey = `${keyspace.id}\u0000${storeKey}`
       const existing = flights.get(flightKey)

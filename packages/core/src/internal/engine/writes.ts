@@ -87,18 +87,48 @@ export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<str
 export const lifetimeOf = (
   keyspace: Keyspace<any, any>,
   options: WriteOptions | undefined,
-): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration> =>
-  options === undefined || (options.ttl === undefined && options.staleFor === undefined)
+): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration | InvalidArgument> =>
+  options === undefined
     ? Effect.succeed({ ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis })
     : Effect.try({
-        try: () =>
-          lifetime(
-            options.ttl ?? keyspace.ttlMillis,
-            options.staleFor ?? keyspace.staleForMillis,
-            `${keyspace.id}: per-call options`,
-          ),
-        catch: (error) => error as InvalidDuration,
+        try: () => {
+          const { ttl, staleFor } = readOptions(options, ["ttl", "staleFor"])
+          return ttl === undefined && staleFor === undefined
+            ? { ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis }
+            : lifetime(
+                ttl === undefined ? keyspace.ttlMillis : (ttl as never),
+                staleFor === undefined ? keyspace.staleForMillis : (staleFor as never),
+                `${keyspace.id}: per-call options`,
+              )
+        },
+        catch: (error) => error as InvalidDuration | InvalidArgument,
       })
+
+/**
+ * Copies the named fields of a per-call options object, or throws
+ * `InvalidArgument` when it is not an object or cannot be read (a proxy or
+ * getter that throws): options are read once, before any I/O.
+ */
+export const readOptions = <N extends string>(
+  options: unknown,
+  names: ReadonlyArray<N>,
+): { readonly [K in N]: unknown } => {
+  if (typeof options !== "object" || options === null)
+    throw new InvalidArgument({
+      argument: "options",
+      message: `per-call options must be an object, got ${options === null ? "null" : typeof options}`,
+    })
+  const out = {} as Record<N, unknown>
+  try {
+    for (const name of names) out[name] = (options as Record<string, unknown>)[name]
+  } catch (error) {
+    throw new InvalidArgument({
+      argument: "options",
+      message: `the per-call options could not be read: ${String(error)}`,
+    })
+  }
+  return out
+}
 
 /** The write operations (see {@link make}). */
 export type Writes = ReturnType<typeof make>
@@ -290,8 +320,17 @@ export const make = (
         catch: (error) => error as InvalidArgument,
       })
       const storeKey = yield* storeKeyOf(counter, key)
-      if (store !== undefined)
-        return yield* l2.via("increment", store.increment(counter.id, storeKey, amount, counter.ttlMillis))
+      if (store !== undefined) {
+        return yield* l2
+          .via("increment", store.increment(counter.id, storeKey, amount, counter.ttlMillis))
+          .pipe(
+            Effect.catchIf(
+              (error) => error._tag === "StoreUnavailable" && error.reason === "out-of-range",
+              (error) =>
+                Effect.fail(new InvalidArgument({ argument: "increment.by", message: error.message })),
+            ),
+          )
+      }
       // L1 only: this process is the authority.
       const tier = l1.tier!
       const slot = tier.alive(counter.id, storeKey)
