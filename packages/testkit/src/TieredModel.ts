@@ -37,9 +37,9 @@ export interface TieredUnderTest<E> {
   readonly tiers: Effect.Effect<TieredTiers, E, Scope.Scope>
   /** Command sequences of the test over every command; default 300, or `STRATA_MODEL_RUNS`. */
   readonly numRuns?: number | undefined
-  /** Sequences of each focused test; default 100 (`STRATA_MODEL_FOCUSED_RUNS`). */
+  /** Sequences of each focused test; default 50 (`STRATA_MODEL_FOCUSED_RUNS`). */
   readonly focusedRuns?: number | undefined
-  /** Sequences of the real-time expiry test; default 25 (`STRATA_MODEL_EXPIRY_RUNS`). */
+  /** Sequences of the real-time expiry test; default 20 (`STRATA_MODEL_EXPIRY_RUNS`). */
   readonly expiryRuns?: number | undefined
   /**
    * The store's versions are random tokens up to 2^52 (Redis): the test then
@@ -77,8 +77,8 @@ const runsFrom = (variable: string, fallback: number) => {
  */
 export const tieredModel = <E>(name: string, options: TieredUnderTest<E>): void => {
   const numRuns = options.numRuns ?? runsFrom("STRATA_MODEL_RUNS", 300)
-  const focusedRuns = options.focusedRuns ?? runsFrom("STRATA_MODEL_FOCUSED_RUNS", 100)
-  const expiryRuns = options.expiryRuns ?? runsFrom("STRATA_MODEL_EXPIRY_RUNS", 25)
+  const focusedRuns = options.focusedRuns ?? runsFrom("STRATA_MODEL_FOCUSED_RUNS", 50)
+  const expiryRuns = options.expiryRuns ?? runsFrom("STRATA_MODEL_EXPIRY_RUNS", 20)
 
   describe(`Tiered cache model: ${name}`, () => {
     let scope: Scope.Closeable
@@ -119,13 +119,13 @@ export const tieredModel = <E>(name: string, options: TieredUnderTest<E>): void 
     })
 
     it("a fill after a delete is stored, readable by every cache and loaded once (delete, then getOrSet)", () =>
-      check(commands.deleteThenFill, focusedRuns, 12))
+      check(commands.deleteThenFill, focusedRuns, 10))
 
     it("a counter counts from 0 after a delete and keeps counting (delete, then increment twice)", () =>
-      check(commands.counters, focusedRuns, 12))
+      check(commands.counters, focusedRuns, 10))
 
     it("tag invalidation and clear make entries a miss for every cache, and later writes are seen", () =>
-      check(commands.tagsAndClear, focusedRuns, 15))
+      check(commands.tagsAndClear, focusedRuns, 12))
 
     it("increment continues from a value written by set on a counter keyspace", () =>
       check(commands.setCounter, focusedRuns, 8))

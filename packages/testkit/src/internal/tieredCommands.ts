@@ -60,7 +60,7 @@ class Get extends Step {
     const [got, span] = await timed(() =>
       world.exec(world.caches[this.w].get(world.spaces[this.role], this.key)),
     )
-    agree(got, model.expect(this.role, this.key, span), `get returns what the model holds (${this})`)
+    agree(got, model.expect(this.role, this.key, span), () => `get returns what the model holds (${this})`)
   }
   toString = () => `${label(this.w)}.get(${this.role}, ${show(this.key)})`
 }
@@ -189,7 +189,11 @@ class GetMany extends Step {
       world.exec(world.caches[this.w].getMany(world.spaces[this.role], this.keys)),
     )
     this.keys.forEach((key, i) => {
-      agree(got[i]!, model.expect(this.role, key, span), `getMany returns what the model holds (${this})`)
+      agree(
+        got[i]!,
+        model.expect(this.role, key, span),
+        () => `getMany returns what the model holds (${this})`,
+      )
     })
   }
   toString = () => `${label(this.w)}.getMany(${this.role}, ${show(this.keys)})`
@@ -236,9 +240,10 @@ class Increment extends Step {
     }
     const count = await world.exec(cache.increment(world.spaces.counters, this.key, this.by))
     const expected = (model.counters.get(this.key) ?? 0) + this.by
-    expect(count, `increment returns the previous count plus by; a delete restarts it at 0 (${this})`).toBe(
-      expected,
-    )
+    expect(
+      count,
+      `increment returns the previous count (or the value set) plus by; a delete restarts it at 0 (${this})`,
+    ).toBe(expected)
     model.counters.set(this.key, expected)
   }
   toString = () =>
