@@ -6,6 +6,7 @@
  */
 export * as Arbitraries from "./Arbitraries.ts"
 export { type CacheUnderTest, cacheModel } from "./CacheModel.ts"
+export * as ConsistencyProperties from "./ConsistencyProperties.ts"
 export * as ConsistencySim from "./ConsistencySim.ts"
 export * as FaultProxy from "./FaultProxy.ts"
 export * as RedisHarness from "./RedisHarness.ts"
