@@ -246,9 +246,10 @@ export const consistencyProperties = <E>(name: string, options: ConsistencyUnder
               for (let n = 0; n < NODES; n++) {
                 for (const k of KEYS) {
                   const storeKey = sim.Items.storeKey(k)
-                  expect(sim.published[n]!.get(storeKey) ?? 0, `node ${n}, key ${k}`).toBe(
-                    sim.deletesOk[n]!.get(storeKey) ?? 0,
-                  )
+                  expect(
+                    sim.published[n]!.get(storeKey) ?? 0,
+                    `invalidations node ${n} published for ${k} = its store deletes that succeeded`,
+                  ).toBe(sim.deletesOk[n]!.get(storeKey) ?? 0)
                 }
               }
             }),

@@ -1,0 +1,12 @@
+import { randomUUID } from "node:crypto"
+import { RedisStore } from "@strata/redis"
+import { ConsistencyProperties } from "@strata/testkit"
+import { inject } from "vitest"
+
+// The shared standalone server (no faults injected), under this file's own prefix; each simulation
+// also names its keyspace after a new id. Leases live in Redis in real time: 5 s outlasts any run.
+ConsistencyProperties.consistencyProperties("standalone Redis (RedisStore)", {
+  store: RedisStore.make({ url: inject("redisUrl"), prefix: `consistency-${randomUUID().slice(0, 8)}:` }),
+  numRuns: Number(process.env.CONSISTENCY_REDIS_RUNS ?? 100),
+  leaseTtlMillis: 5_000,
+})
