@@ -123,6 +123,7 @@ export const everyCopyIsCurrent = async (sim: Sim) => {
 
 /** Invariant 3, at any moment: no node's L1 is older than an invalidation it applied. Violations are recorded, not thrown mid-schedule. */
 const violations = new WeakMap<Sim, Array<string>>()
+/** Records (for {@link noCopyOlderThanAppliedInvalidation}) every L1 copy older than an invalidation its node applied. */
 export const recordStaleCopies = (sim: Sim) => {
   for (let n = 0; n < NODES; n++) {
     for (const k of KEYS) {

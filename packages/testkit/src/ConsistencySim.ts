@@ -8,19 +8,11 @@
  *
  * @since 0.1.0
  */
-import {
-  type Bus,
-  Cache,
-  Entry,
-  Keyspace,
-  MemoryBus,
-  MemoryStore,
-  type Store,
-  StoreUnavailable,
-} from "@strata/core"
+import { type Bus, Cache, Entry, Keyspace, MemoryBus, MemoryStore, type Store } from "@strata/core"
 import { Clock, Effect, Exit, type Layer, ManagedRuntime, Option, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import type fc from "fast-check"
+import { scheduledStore } from "./internal/scheduledStore.ts"
 
 /** What a loader returns: the key, the version it read from the database, and when. */
 export const Item = Schema.Struct({ key: Schema.String, version: Schema.Int, loadedAt: Schema.Number })
@@ -39,6 +31,7 @@ export type Operation =
     }
   | { readonly _tag: "Advance"; readonly millis: number }
 
+/** How a simulation is set up: its nodes, its shared tier and the faults it injects. */
 export interface SimOptions {
   readonly nodes: number
   /** Turn the engine's stale-fill guards off (to show the invariants need them). */
@@ -68,6 +61,7 @@ export interface SimOptions {
   readonly leaseTtlMillis?: number | undefined
 }
 
+/** How one read ended. */
 export type Outcome =
   | { readonly _tag: "Value"; readonly item: Item }
   | { readonly _tag: "None" }
@@ -87,6 +81,11 @@ export interface Observation {
 
 class InjectedFailure extends Schema.TaggedError<InjectedFailure>()("InjectedFailure", {}) {}
 
+/**
+ * One simulation: `nodes` caches over one store and one bus, a database of
+ * versions as the source of truth, and what every node saw and did, for the
+ * invariants. `start` it, `runAll` a workload, check, then `stop` it.
+ */
 export class Sim {
   /** The source of truth: the current version of each key. */
   readonly db = new Map<string, number>()
@@ -110,7 +109,7 @@ export class Sim {
   private shared!: Store.Service
   private reader!: Cache.Service
   /** Store calls released by the scheduler that have not returned yet. */
-  private inFlight = 0
+  private readonly calls = { inFlight: 0 }
   private runtime!: ManagedRuntime.ManagedRuntime<never, never>
   private scope!: Scope.Closeable
   /** The version each published message claims, by message object. */
@@ -172,68 +171,7 @@ export class Sim {
     // Two quiet turns: a fiber woken by the last step resumes on the next turn and may issue a call.
     for (let quiet = 0; quiet < 2; ) {
       await new Promise((resolve) => setImmediate(resolve))
-      quiet = this.inFlight === 0 ? quiet + 1 : 0
-    }
-  }
-
-  /** Wraps the shared store for one node: each call reaches it, and replies, at points of the scheduler's choosing. */
-  private scheduledStore(inner: Store.Service, node: number): Store.Service {
-    const around = <A, E>(label: string, effect: Effect.Effect<A, E>) =>
-      this.point(`${label} →`).pipe(
-        Effect.andThen(
-          Effect.suspend(() => {
-            this.inFlight++
-            return Effect.ensuring(
-              effect,
-              Effect.sync(() => {
-                this.inFlight--
-              }),
-            )
-          }),
-        ),
-        Effect.tap(() => this.point(`${label} ←`)),
-      )
-    const failDeletes = this.options.failDeletes
-    return {
-      ...inner,
-      capabilities: { ...inner.capabilities, local: false, leases: this.options.leases !== false },
-      get: (space, key) => around(`get ${key}`, inner.get(space, key)),
-      getMany: (space, keys) => around("getMany", inner.getMany(space, keys)),
-      set: (space, key, value, ttl) => around(`set ${key}`, inner.set(space, key, value, ttl)),
-      setMany: (space, writes) => around("setMany", inner.setMany(space, writes)),
-      delete: (space, key) =>
-        around(
-          `delete ${key}`,
-          Effect.suspend(() =>
-            failDeletes?.next().value === true
-              ? Effect.fail(
-                  new StoreUnavailable({ store: "sim", operation: "delete", message: "injected failure" }),
-                )
-              : inner
-                  .delete(space, key)
-                  .pipe(Effect.tap(() => Effect.sync(() => this.bump(this.deletesOk[node]!, key)))),
-          ),
-        ),
-      increment: (space, key, by, ttl) => around(`increment ${key}`, inner.increment(space, key, by, ttl)),
-      clear: (space) => around("clear", inner.clear(space)),
-      versioned:
-        inner.versioned === undefined
-          ? undefined
-          : {
-              get: (space, key) => around(`vget ${key}`, inner.versioned!.get(space, key)),
-              fill: (space, key, value, ttl, expected) =>
-                around(`fill ${key}@${expected}`, inner.versioned!.fill(space, key, value, ttl, expected)),
-            },
-      leases:
-        this.options.leases === false || inner.leases === undefined
-          ? undefined
-          : {
-              // The expected version passes through: the engine's leases are conditional on it.
-              acquire: (space, key, ttl, expected) =>
-                around(`lease ${key}`, inner.leases!.acquire(space, key, ttl, expected)),
-              release: (space, key, token) =>
-                around(`release ${key}`, inner.leases!.release(space, key, token)),
-            },
+      quiet = this.calls.inFlight === 0 ? quiet + 1 : 0
     }
   }
 
@@ -295,7 +233,13 @@ export class Sim {
               circuitBreaker: false,
               lease: { ttl: this.options.leaseTtlMillis ?? 200, pollInterval: 20 },
             },
-            this.scheduledStore(this.shared, node),
+            scheduledStore(this.shared, {
+              point: (label) => this.point(label),
+              leases: this.options.leases !== false,
+              failDeletes: this.options.failDeletes,
+              calls: this.calls,
+              deleted: (key) => this.bump(this.deletesOk[node]!, key),
+            }),
             bus,
           ),
           this.scope,

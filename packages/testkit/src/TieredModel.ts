@@ -17,7 +17,8 @@
 import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Command, commands } from "./internal/tieredCommands.ts"
+import { commands } from "./internal/tieredArbitraries.ts"
+import type { Command } from "./internal/tieredCommands.ts"
 import { TieredState } from "./internal/tieredState.ts"
 import { coverage, type Tiers, World } from "./internal/tieredWorld.ts"
 

@@ -5,21 +5,12 @@
  * fresh caches.
  */
 import { Effect } from "effect"
-import fc from "fast-check"
+import type fc from "fast-check"
 import { expect } from "vitest"
 import { agree, type TieredState, verifyAll } from "./tieredState.ts"
-import {
-  counterKeys,
-  type Item,
-  type ItemKey,
-  ids,
-  names,
-  type Role,
-  type Span,
-  type World,
-  type Writer,
-} from "./tieredWorld.ts"
+import type { Item, ItemKey, Role, Span, World, Writer } from "./tieredWorld.ts"
 
+/** A command of the tiered model: runs on the real caches, checks against the model. */
 export type Command = fc.AsyncCommand<TieredState, World>
 
 const label = (w: Writer) => w.toUpperCase()
@@ -47,7 +38,8 @@ abstract class Step implements Command {
   }
 }
 
-class Get extends Step {
+/** `get` on a writer: returns what the model holds. */
+export class Get extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -65,7 +57,8 @@ class Get extends Step {
   toString = () => `${label(this.w)}.get(${this.role}, ${show(this.key)})`
 }
 
-class GetOrSet extends Step {
+/** `getOrSet` on a writer: the value held, or the loader's (called exactly once) on a miss. */
+export class GetOrSet extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -101,7 +94,8 @@ class GetOrSet extends Step {
     `${label(this.w)}.getOrSet(${this.role}, ${show(this.key)}${this.ttl === undefined ? "" : `, ttl ${this.ttl}`})`
 }
 
-class SetEntry extends Step {
+/** `set` on a writer, with the keyspace's TTL or an override (ms). */
+export class SetEntry extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -124,7 +118,8 @@ class SetEntry extends Step {
     `${label(this.w)}.set(${this.role}, ${show(this.key)}${this.ttl === undefined ? "" : `, ttl ${this.ttl}`})`
 }
 
-class Delete extends Step {
+/** `delete` of an entry on a writer. */
+export class Delete extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -142,7 +137,7 @@ class Delete extends Step {
 }
 
 /** A delete on one writer, then a load of the same key on a writer: the fill must land and be readable. */
-class DeleteThenGetOrSet extends Step {
+export class DeleteThenGetOrSet extends Step {
   constructor(
     readonly deleter: Writer,
     readonly filler: Writer,
@@ -175,7 +170,8 @@ class DeleteThenGetOrSet extends Step {
     `${label(this.deleter)}.delete then ${label(this.filler)}.getOrSet(${this.role}, ${show(this.key)})`
 }
 
-class GetMany extends Step {
+/** `getMany` on a writer: each answer is what the model holds. */
+export class GetMany extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -199,7 +195,8 @@ class GetMany extends Step {
   toString = () => `${label(this.w)}.getMany(${this.role}, ${show(this.keys)})`
 }
 
-class SetMany extends Step {
+/** `setMany` on a writer; a key listed twice takes its last value. */
+export class SetMany extends Step {
   constructor(
     readonly w: Writer,
     readonly role: Role,
@@ -222,7 +219,8 @@ class SetMany extends Step {
   toString = () => `${label(this.w)}.setMany(${this.role}, ${show(this.entries.map(([k]) => k))})`
 }
 
-class Increment extends Step {
+/** `increment` of a counter by `by` (negative too), optionally right after a `delete` of it. */
+export class Increment extends Step {
   constructor(
     readonly w: Writer,
     readonly key: string,
@@ -250,7 +248,8 @@ class Increment extends Step {
     `${label(this.w)}.${this.deleteFirst ? "delete then increment" : "increment"}(${show(this.key)}, ${this.by})`
 }
 
-class DeleteCounter extends Step {
+/** `delete` of a counter on a writer. */
+export class DeleteCounter extends Step {
   constructor(
     readonly w: Writer,
     readonly key: string,
@@ -267,7 +266,7 @@ class DeleteCounter extends Step {
 }
 
 /** `set` on a counter keyspace: later increments continue from the value set. */
-class SetCounter extends Step {
+export class SetCounter extends Step {
   constructor(
     readonly w: Writer,
     readonly key: string,
@@ -284,7 +283,8 @@ class SetCounter extends Step {
   toString = () => `${label(this.w)}.set(counter ${show(this.key)}, ${this.count})`
 }
 
-class InvalidateTag extends Step {
+/** `invalidateTag` of the tag an `items` entry with this id carries. */
+export class InvalidateTag extends Step {
   constructor(
     readonly w: Writer,
     readonly id: number,
@@ -300,7 +300,8 @@ class InvalidateTag extends Step {
   toString = () => `${label(this.w)}.invalidateTag(id:${this.id})`
 }
 
-class Clear extends Step {
+/** `clear` of a whole keyspace on a writer. */
+export class Clear extends Step {
   constructor(
     readonly w: Writer,
     readonly space: Role | "counters",
@@ -320,7 +321,7 @@ class Clear extends Step {
 }
 
 /** Real time passes (expiry tests only). */
-class Wait extends Step {
+export class Wait extends Step {
   constructor(readonly millis: number) {
     super()
   }
@@ -330,87 +331,3 @@ class Wait extends Step {
   }
   toString = () => `wait(${this.millis} ms)`
 }
-
-const writer = fc.constantFrom<Writer>("a", "b")
-const role = fc.constantFrom<Role>("items", "others")
-const itemKey: fc.Arbitrary<ItemKey> = fc.record({
-  id: fc.constantFrom(...ids),
-  name: fc.constantFrom(...names),
-})
-const item: fc.Arbitrary<Item> = fc.record({
-  n: fc.integer(),
-  label: fc.constantFrom("", "x", "caf\u00e9", "*", "__proto__", "v1:"),
-})
-const counterKey = fc.constantFrom(...counterKeys)
-/** Small steps, negative ones, and a few past 1e14 (where Lua's number printing changes). */
-const by = fc.oneof(
-  { weight: 4, arbitrary: fc.integer({ min: -5, max: 5 }) },
-  { weight: 1, arbitrary: fc.constantFrom(1e14 + 1, -(1e14 + 3)) },
-)
-/** TTL overrides long enough that nothing expires during a run. */
-const longTtl = fc.option(fc.constantFrom(600_000, 7_200_000), { nil: undefined })
-/** Short real TTLs, for the expiry test. */
-const shortTtl = fc.integer({ min: 40, max: 300 })
-
-const get = fc.tuple(writer, role, itemKey).map(([w, r, k]) => new Get(w, r, k))
-const getOrSet = fc
-  .tuple(writer, role, itemKey, item, longTtl)
-  .map(([w, r, k, v, t]) => new GetOrSet(w, r, k, v, t))
-const set = fc
-  .tuple(writer, role, itemKey, item, longTtl)
-  .map(([w, r, k, v, t]) => new SetEntry(w, r, k, v, t))
-const del = fc.tuple(writer, role, itemKey).map(([w, r, k]) => new Delete(w, r, k))
-const deleteThenGetOrSet = fc
-  .tuple(writer, writer, role, itemKey, item)
-  .map(([d, f, r, k, v]) => new DeleteThenGetOrSet(d, f, r, k, v))
-const getMany = fc
-  .tuple(writer, role, fc.array(itemKey, { maxLength: 4 }))
-  .map(([w, r, ks]) => new GetMany(w, r, ks))
-const setMany = fc
-  .tuple(writer, role, fc.array(fc.tuple(itemKey, item), { maxLength: 3 }), longTtl)
-  .map(([w, r, es, t]) => new SetMany(w, r, es, t))
-const increment = fc.tuple(writer, counterKey, by).map(([w, k, b]) => new Increment(w, k, b, false))
-const deleteThenIncrement = fc.tuple(writer, counterKey, by).map(([w, k, b]) => new Increment(w, k, b, true))
-const deleteCounter = fc.tuple(writer, counterKey).map(([w, k]) => new DeleteCounter(w, k))
-const setCounter = fc
-  .tuple(writer, counterKey, fc.integer({ min: -100, max: 100 }))
-  .map(([w, k, c]) => new SetCounter(w, k, c))
-const invalidateTag = fc.tuple(writer, fc.constantFrom(...ids)).map(([w, id]) => new InvalidateTag(w, id))
-const clear = fc
-  .tuple(writer, fc.constantFrom<Role | "counters">("items", "others", "counters"))
-  .map(([w, s]) => new Clear(w, s))
-
-/**
- * Command sets: `every` is what the brief's model runs (delete-then-fill and
- * delete-then-increment listed twice, so they come often); the others focus
- * on one concern each, so a failure names its cause.
- */
-export const commands = {
-  every: [
-    get,
-    getOrSet,
-    set,
-    del,
-    deleteThenGetOrSet,
-    deleteThenGetOrSet,
-    getMany,
-    setMany,
-    increment,
-    deleteThenIncrement,
-    deleteThenIncrement,
-    deleteCounter,
-    invalidateTag,
-    clear,
-  ],
-  deleteThenFill: [deleteThenGetOrSet, del, getOrSet, get, set],
-  counters: [increment, deleteThenIncrement, deleteCounter],
-  tagsAndClear: [set, getOrSet, setMany, invalidateTag, clear, getMany],
-  setCounter: [increment, setCounter],
-  expiry: [
-    fc.tuple(writer, role, itemKey, item, shortTtl).map(([w, r, k, v, t]) => new SetEntry(w, r, k, v, t)),
-    fc.tuple(writer, role, itemKey, item, shortTtl).map(([w, r, k, v, t]) => new GetOrSet(w, r, k, v, t)),
-    get,
-    del,
-    fc.integer({ min: 10, max: 200 }).map((ms) => new Wait(ms)),
-  ],
-} satisfies Record<string, Array<fc.Arbitrary<Command>>>

@@ -10,28 +10,36 @@ import { Effect, Exit, type Option, Schema, Scope } from "effect"
 
 /** The value of the two entry keyspaces. */
 export const Item = Schema.Struct({ n: Schema.Int, label: Schema.String })
+/** A value of the entry keyspaces. */
 export type Item = typeof Item.Type
 
 /** The key of the two entry keyspaces. */
 export const ItemKey = Schema.Struct({ id: Schema.Int, name: Schema.String })
+/** A key of the entry keyspaces. */
 export type ItemKey = typeof ItemKey.Type
 
 /** The two entry keyspaces: `items` carries a tag per id, `others` (a name sharing its prefix) none. */
 export type Role = "items" | "others"
+/** Both entry keyspaces. */
 export const roles: ReadonlyArray<Role> = ["items", "others"]
 
+/** The two writer caches, "a" and "b". */
 export type Writer = "a" | "b"
+/** Both writers. */
 export const writers: ReadonlyArray<Writer> = ["a", "b"]
 
-/** Few keys, so commands meet on the same key often; NFC twins and separators test the key encoding. */
+/** The `id` part of keys: few, so commands meet on the same key often. */
 export const ids: ReadonlyArray<number> = [0, 1]
+/** The `name` part of keys. */
 export const names: ReadonlyArray<string> = ["a", "t:a", "caf\u00e9", "cafe\u0301"]
+/** The keys of counters commands use. */
 export const counterKeys: ReadonlyArray<string> = ["c", "c:d"]
-/** Every key a check reads: all keys commands use, plus one no command ever writes. */
+/** Every entry key a check reads: all keys commands use (NFC twins and separators included), plus one never written. */
 export const itemUniverse: ReadonlyArray<ItemKey> = [
   ...ids.flatMap((id) => names.map((name) => ({ id, name }))),
   { id: 7, name: "never" },
 ]
+/** Every counter a check reads, including one never written. */
 export const counterUniverse: ReadonlyArray<string> = [...counterKeys, "never"]
 
 /** The tiers a run's caches use; built once per test, shared by its runs. */
