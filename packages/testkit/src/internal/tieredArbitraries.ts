@@ -17,6 +17,7 @@ import {
   SetCounter,
   SetEntry,
   SetMany,
+  SetThenClear,
   Wait,
 } from "./tieredCommands.ts"
 import { counterKeys, type Item, type ItemKey, ids, names, type Role, type Writer } from "./tieredWorld.ts"
@@ -66,12 +67,15 @@ const setCounter = fc
   .tuple(writer, counterKey, fc.integer({ min: -100, max: 100 }))
   .map(([w, k, c]) => new SetCounter(w, k, c))
 const invalidateTag = fc.tuple(writer, fc.constantFrom(...ids)).map(([w, id]) => new InvalidateTag(w, id))
+const setThenClear = fc
+  .tuple(writer, writer, role, itemKey, item)
+  .map(([w, c, r, k, v]) => new SetThenClear(w, c, r, k, v))
 const clear = fc
   .tuple(writer, fc.constantFrom<Role | "counters">("items", "others", "counters"))
   .map(([w, s]) => new Clear(w, s))
 
 /**
- * Command sets: `every` is what the brief's model runs (delete-then-fill and
+ * Command sets: `every` runs every command (delete-then-fill and
  * delete-then-increment listed twice, so they come often); the others focus
  * on one concern each, so a failure names its cause.
  */
@@ -91,10 +95,11 @@ export const commands = {
     deleteCounter,
     invalidateTag,
     clear,
+    setThenClear,
   ],
   deleteThenFill: [deleteThenGetOrSet, del, getOrSet, get, set],
   counters: [increment, deleteThenIncrement, deleteCounter],
-  tagsAndClear: [set, getOrSet, setMany, invalidateTag, clear, getMany],
+  tagsAndClear: [set, getOrSet, setMany, invalidateTag, clear, setThenClear, getMany],
   setCounter: [increment, setCounter],
   expiry: [
     fc.tuple(writer, role, itemKey, item, shortTtl).map(([w, r, k, v, t]) => new SetEntry(w, r, k, v, t)),

@@ -4,7 +4,7 @@
  * then ends with {@link verifyAll}: every key read by both writers and by
  * fresh caches.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type fc from "fast-check"
 import { expect } from "vitest"
 import { agree, type TieredState, verifyAll } from "./tieredState.ts"
@@ -318,6 +318,41 @@ export class Clear extends Step {
     model.clear(this.space)
   }
   toString = () => `${label(this.w)}.clear(${this.space})`
+}
+
+/**
+ * A `set` on one writer, a read of it on both (so their L1s hold it), then a
+ * `clear` of its keyspace: a read the other writer issues the moment the
+ * clear reaches it must already miss.
+ */
+export class SetThenClear extends Step {
+  constructor(
+    readonly writer: Writer,
+    readonly clearer: Writer,
+    readonly role: Role,
+    readonly key: ItemKey,
+    readonly value: Item,
+  ) {
+    super()
+  }
+  readonly actors = () => [this.writer, this.clearer]
+  async act(model: TieredState, world: World) {
+    const space = world.spaces[this.role]
+    await world.exec(world.caches[this.writer].set(space, this.key, this.value))
+    await world.settle()
+    for (const w of ["a", "b"] as const) {
+      const got = await world.exec(world.caches[w].get(space, this.key))
+      expect(got, `writer ${label(w)} reads the value set before the clear (${this})`).toEqual(
+        Option.some(this.value),
+      )
+    }
+    // Only the clear's delivery is probed: at the set's, the value was still current.
+    world.readAtDelivery = true
+    await world.exec(world.caches[this.clearer].clear(space))
+    model.clear(this.role)
+  }
+  toString = () =>
+    `${label(this.writer)}.set(${this.role}, ${show(this.key)}) then ${label(this.clearer)}.clear(${this.role})`
 }
 
 /** Real time passes (expiry tests only). */
