@@ -185,7 +185,10 @@ export const consistencyProperties = <E>(name: string, options: ConsistencyUnder
     }
   }
 
-  describe(`consistency of several nodes sharing one store and one bus (fc.scheduler orders every store call, delivery and load): ${name}`, () => {
+  // Hundreds of runs against a real server on a busy CI machine take minutes, not the default seconds.
+  describe(`consistency of several nodes sharing one store and one bus (fc.scheduler orders every store call, delivery and load): ${name}`, {
+    timeout: 300_000,
+  }, () => {
     beforeAll(async () => {
       if (options.store === undefined) return
       scope = Effect.runSync(Scope.make())

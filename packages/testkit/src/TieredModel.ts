@@ -81,7 +81,8 @@ export const tieredModel = <E>(name: string, options: TieredUnderTest<E>): void 
   const focusedRuns = options.focusedRuns ?? runsFrom("STRATA_MODEL_FOCUSED_RUNS", 50)
   const expiryRuns = options.expiryRuns ?? runsFrom("STRATA_MODEL_EXPIRY_RUNS", 20)
 
-  describe(`Tiered cache model: ${name}`, () => {
+  // Hundreds of runs against real servers on a busy CI machine take minutes, not the default seconds.
+  describe(`Tiered cache model: ${name}`, { timeout: 300_000 }, () => {
     let scope: Scope.Closeable
     let tiers: TieredTiers
 

@@ -284,18 +284,18 @@ export class World {
   /**
    * Waits until neither writer has a store call in flight and every bus
    * message either published has reached the other (twice in a row, so a
-   * call forked just before is seen). Fails after 2 s: a bus that does not
+   * call forked just before is seen). Fails after 5 s: a bus that does not
    * deliver is a finding, not something to wait out.
    */
   async settle(): Promise<void> {
     const { a, b } = this.probes
-    const deadline = performance.now() + 2_000
+    const deadline = performance.now() + 5_000
     for (let quiet = 0; quiet < 2; ) {
       const now =
         a.inFlight === 0 && b.inFlight === 0 && a.received >= b.published && b.received >= a.published
       quiet = now ? quiet + 1 : 0
       if (performance.now() > deadline)
-        throw new Error(`the writers did not settle within 2 s: ${JSON.stringify(this.probes)}`)
+        throw new Error(`the writers did not settle within 5 s: ${JSON.stringify(this.probes)}`)
       await new Promise((resolve) => (now ? setImmediate(resolve) : setTimeout(resolve, 1)))
     }
   }
