@@ -10,6 +10,10 @@ ConsistencyProperties.consistencyProperties("3-master Redis Cluster (RedisStore)
   store: RedisStore.make({
     cluster: { nodes: inject("clusterNodes") },
     prefix: `consistency-${randomUUID().slice(0, 8)}:`,
+    // A busy CI machine can stall a command past the 500 ms default; a timeout is a fault, not what this tests.
+    commandTimeoutMillis: 5_000,
+    // Each simulation adds a keyspace, and the store re-reads every generation it knows each period.
+    generationRefreshMillis: 60_000,
   }),
   numRuns: Number(process.env.CONSISTENCY_CLUSTER_RUNS ?? 50),
   leaseTtlMillis: 5_000,
