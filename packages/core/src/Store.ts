@@ -148,8 +148,10 @@ export interface Service {
   /**
    * Forgets what the store caches about spaces (such as the generation a
    * Redis store keys a space under) and reads it again: the cache calls it
-   * when the bus says another process cleared a space, or after a gap.
-   * `undefined` when the store caches nothing.
+   * when the bus says another process cleared a space, or after a gap. The
+   * forgetting must happen when the effect starts, before its first
+   * asynchronous step, so that a read issued right after the bus message
+   * never uses what was cleared. `undefined` when the store caches nothing.
    */
   readonly refresh: ((spaces: ReadonlyArray<string> | "all") => Effect.Effect<void, StoreError>) | undefined
 }

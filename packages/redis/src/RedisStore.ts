@@ -345,7 +345,13 @@ export const make = Effect.fnUntraced(function* (options: Options) {
           runScript(client, Scripts.releaseLease, leaseKeyOf(space, generation, key), token),
         ).pipe(Effect.map((released) => released === 1)),
     },
-    refresh: (spaces) => (spaces === "all" ? refreshGenerations : refreshSpaces(spaces)),
+    // Forgets at once (the next call of each space reads its generation first), then re-reads in the background.
+    refresh: (spaces) =>
+      Effect.suspend(() => {
+        const forgotten = spaces === "all" ? [...generations.keys()] : spaces
+        for (const space of forgotten) generations.delete(space)
+        return refreshSpaces(forgotten)
+      }),
     diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
     refreshGenerations,
     client,

@@ -90,7 +90,9 @@ return 1`,
 
 /**
  * Atomic counter: adds ARGV[1] to a live counter keeping its TTL, or starts a
- * new one at ARGV[1] with TTL ARGV[2] (replacing a value or tombstone). The
+ * new one at ARGV[1] with TTL ARGV[2] (replacing a value or tombstone). A
+ * value whose payload is decimal text (a counter written by `set`) counts as
+ * a counter: no msgpack envelope is decimal text. The
  * new version is ARGV[3]; the deadline ARGV[4]. Returns the new count as
  * decimal text (ioredis parses integer replies above 2^52 inexactly), an
  * error reply `STRATA_LATE` past the deadline, or `STRATA_RANGE` when the
@@ -106,7 +108,7 @@ end
 local by = tonumber(ARGV[1])
 local current = redis.call('GET', KEYS[1])
 local count = nil
-if current then count = tonumber(string.match(current, '^c%d+:(%-?%d+)$')) end
+if current then count = tonumber(string.match(current, '^[cv]%d+:(%-?%d+)$')) end
 if count then
   count = count + by
   if count > 9007199254740991 or count < -9007199254740991 then

@@ -8,19 +8,11 @@
  *
  * @since 0.1.0
  */
-import {
-  type Bus,
-  Cache,
-  Entry,
-  Keyspace,
-  MemoryBus,
-  MemoryStore,
-  type Store,
-  StoreUnavailable,
-} from "@strata/core"
+import { type Bus, Cache, Entry, Keyspace, MemoryBus, MemoryStore, type Store } from "@strata/core"
 import { Clock, Effect, Exit, type Layer, ManagedRuntime, Option, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import type fc from "fast-check"
+import { scheduledStore } from "./internal/scheduledStore.ts"
 
 /** What a loader returns: the key, the version it read from the database, and when. */
 export const Item = Schema.Struct({ key: Schema.String, version: Schema.Int, loadedAt: Schema.Number })
@@ -39,6 +31,7 @@ export type Operation =
     }
   | { readonly _tag: "Advance"; readonly millis: number }
 
+/** How a simulation is set up: its nodes, its shared tier and the faults it injects. */
 export interface SimOptions {
   readonly nodes: number
   /** Turn the engine's stale-fill guards off (to show the invariants need them). */
@@ -53,8 +46,22 @@ export interface SimOptions {
   readonly staleForMillis?: number | undefined
   /** Leases on (default) or off. */
   readonly leases?: boolean | undefined
+  /**
+   * The shared tier. Default: a new memory store per simulation. A real
+   * store (Redis) is shared by simulations: each names its keyspace after a
+   * new id, so they never meet. Its calls really run between the
+   * scheduler's points; the next step waits until they have returned.
+   */
+  readonly store?: Store.Service | undefined
+  /**
+   * Lease lifetime, in ms: of the simulation's clock for waiters, and of the
+   * store's clock for the lease itself. Default 200; a real store keeps real
+   * time, so give it one no run outlasts.
+   */
+  readonly leaseTtlMillis?: number | undefined
 }
 
+/** How one read ended. */
 export type Outcome =
   | { readonly _tag: "Value"; readonly item: Item }
   | { readonly _tag: "None" }
@@ -74,6 +81,11 @@ export interface Observation {
 
 class InjectedFailure extends Schema.TaggedError<InjectedFailure>()("InjectedFailure", {}) {}
 
+/**
+ * One simulation: `nodes` caches over one store and one bus, a database of
+ * versions as the source of truth, and what every node saw and did, for the
+ * invariants. `start` it, `runAll` a workload, check, then `stop` it.
+ */
 export class Sim {
   /** The source of truth: the current version of each key. */
   readonly db = new Map<string, number>()
@@ -90,7 +102,14 @@ export class Sim {
   readonly hub: MemoryBus.Hub
   readonly caches: Array<Cache.Service> = []
   readonly Items: Keyspace.Keyspace<string, Item>
-  private memory!: Store.Service
+  /** Per key: the highest version whose write (its store delete) has returned. */
+  readonly returnedWrites = new Map<string, number>()
+  /** What fresh readers found wrong in the store: stale fills, undecodable entries, failed reads. */
+  readonly storeViolations: Array<string> = []
+  private shared!: Store.Service
+  private reader!: Cache.Service
+  /** Store calls released by the scheduler that have not returned yet. */
+  private readonly calls = { inFlight: 0 }
   private runtime!: ManagedRuntime.ManagedRuntime<never, never>
   private scope!: Scope.Closeable
   /** The version each published message claims, by message object. */
@@ -108,7 +127,7 @@ export class Sim {
     this.published = perNode()
     this.staleEvents = perNode()
     this.Items = Keyspace.make({
-      name: "sim.item",
+      name: `sim.${Math.random().toString(36).slice(2, 10)}.item`,
       key: Schema.String,
       value: Item,
       ttl: options.ttlMillis ?? 3_600_000,
@@ -143,57 +162,16 @@ export class Sim {
     return Effect.promise(() => this.s.schedule(Promise.resolve(), label))
   }
 
-  /** Wraps the shared store for one node: each call reaches it, and replies, at points of the scheduler's choosing. */
-  private scheduledStore(inner: Store.Service, node: number): Store.Service {
-    const around = <A, E>(label: string, effect: Effect.Effect<A, E>) =>
-      this.point(`${label} →`).pipe(
-        Effect.andThen(effect),
-        Effect.tap(() => this.point(`${label} ←`)),
-      )
-    const failDeletes = this.options.failDeletes
-    return {
-      ...inner,
-      capabilities: { ...inner.capabilities, local: false, leases: this.options.leases !== false },
-      get: (space, key) => around(`get ${key}`, inner.get(space, key)),
-      getMany: (space, keys) => around("getMany", inner.getMany(space, keys)),
-      set: (space, key, value, ttl) => around(`set ${key}`, inner.set(space, key, value, ttl)),
-      setMany: (space, writes) => around("setMany", inner.setMany(space, writes)),
-      delete: (space, key) =>
-        around(
-          `delete ${key}`,
-          Effect.suspend(() =>
-            failDeletes?.next().value === true
-              ? Effect.fail(
-                  new StoreUnavailable({
-                    store: "sim",
-                    operation: "delete",
-                    reason: "unreachable",
-                    message: "injected failure",
-                  }),
-                )
-              : inner
-                  .delete(space, key)
-                  .pipe(Effect.tap(() => Effect.sync(() => this.bump(this.deletesOk[node]!, key)))),
-          ),
-        ),
-      increment: (space, key, by, ttl) => around(`increment ${key}`, inner.increment(space, key, by, ttl)),
-      clear: (space) => around("clear", inner.clear(space)),
-      versioned:
-        inner.versioned === undefined
-          ? undefined
-          : {
-              get: (space, key) => around(`vget ${key}`, inner.versioned!.get(space, key)),
-              fill: (space, key, value, ttl, expected) =>
-                around(`fill ${key}@${expected}`, inner.versioned!.fill(space, key, value, ttl, expected)),
-            },
-      leases:
-        this.options.leases === false || inner.leases === undefined
-          ? undefined
-          : {
-              acquire: (space, key, ttl) => around(`lease ${key}`, inner.leases!.acquire(space, key, ttl)),
-              release: (space, key, token) =>
-                around(`release ${key}`, inner.leases!.release(space, key, token)),
-            },
+  /**
+   * Waits until every store call the scheduler released has returned (a
+   * real store answers over the network), so the scheduler, not the
+   * network, decides what happens next. Call it after each scheduler step.
+   */
+  async settle(): Promise<void> {
+    // Two quiet turns: a fiber woken by the last step resumes on the next turn and may issue a call.
+    for (let quiet = 0; quiet < 2; ) {
+      await new Promise((resolve) => setImmediate(resolve))
+      quiet = this.calls.inFlight === 0 ? quiet + 1 : 0
     }
   }
 
@@ -204,7 +182,29 @@ export class Sim {
   async start() {
     this.runtime = ManagedRuntime.make(TestClock.layer() as Layer.Layer<never>)
     this.scope = await this.run(Scope.make())
-    this.memory = await this.run(Scope.provide(MemoryStore.make({ maxEntries: 100_000 }), this.scope))
+    this.shared =
+      this.options.store ??
+      (await this.run(Scope.provide(MemoryStore.make({ maxEntries: 100_000 }), this.scope)))
+    // A fresh reader: no L1 (so nothing it read before counts), no bus, past the scheduler.
+    this.reader = await this.run(
+      Scope.provide(
+        Cache.make(
+          {
+            name: "fresh-reader",
+            l1: false,
+            lease: false,
+            circuitBreaker: false,
+            metricsIntervalMillis: 3_600_000,
+          },
+          this.shared,
+        ),
+        this.scope,
+      ),
+    )
+    this.reader.onEvent((event) => {
+      if (event._tag === "EntryDropped")
+        this.storeViolations.push(`a fresh reader found ${event.key} undecodable: ${event.reason}`)
+    })
     for (let node = 0; node < this.options.nodes; node++) {
       const nodeBus = this.hub.node(String(node))
       const bus: Bus.Service = {
@@ -231,9 +231,15 @@ export class Sim {
               unsafeDisableFillGuards: this.options.unsafe === true,
               metricsIntervalMillis: 3_600_000,
               circuitBreaker: false,
-              lease: { ttl: 200, pollInterval: 20 },
+              lease: { ttl: this.options.leaseTtlMillis ?? 200, pollInterval: 20 },
             },
-            this.scheduledStore(this.memory, node),
+            scheduledStore(this.shared, {
+              point: (label) => this.point(label),
+              leases: this.options.leases !== false,
+              failDeletes: this.options.failDeletes,
+              calls: this.calls,
+              deleted: (key) => this.bump(this.deletesOk[node]!, key),
+            }),
             bus,
           ),
           this.scope,
@@ -291,7 +297,10 @@ export class Sim {
       this.pending[node]!.set(storeKey, queue)
       const exit = await this.runtime.runPromiseExit(cache.delete(this.Items, key))
       queue.splice(queue.indexOf(version), 1)
-      if (Exit.isSuccess(exit)) this.raiseApplied(node, storeKey, version)
+      if (Exit.isSuccess(exit)) {
+        this.raiseApplied(node, storeKey, version)
+        if (version > (this.returnedWrites.get(key) ?? 0)) this.returnedWrites.set(key, version)
+      }
       return
     }
     const appliedAtStart = this.applied[node]!.get(storeKey) ?? 0
@@ -355,6 +364,7 @@ export class Sim {
       if (round > 5_000) throw new Error("the workload did not settle: something waits for ever")
       await this.s.waitAll()
       await new Promise((resolve) => setImmediate(resolve))
+      await this.settle()
       if (!settled && this.s.count() === 0) await this.run(TestClock.adjust(tick))
     }
     await all
@@ -371,9 +381,31 @@ export class Sim {
     return this.caches[node]!.peekUnsafe(this.Items, key)
   }
 
+  /**
+   * Reads `key` through a new-process view of the store (a cache with no L1
+   * and no bus, past the scheduler) and records a violation when what it
+   * finds is older than a write that has returned: a fill that read before
+   * the write's delete landed after it. An undecodable entry is recorded by
+   * the reader's event listener. Returns the value found.
+   */
+  async freshRead(key: string): Promise<Item | undefined> {
+    const exit = await this.runtime.runPromiseExit(this.reader.get(this.Items, key))
+    if (Exit.isFailure(exit)) {
+      this.storeViolations.push(`a fresh reader failed to read ${key}: ${exit.cause}`)
+      return undefined
+    }
+    const found = Option.getOrUndefined(exit.value)
+    const floor = this.returnedWrites.get(key) ?? 0
+    if (found !== undefined && found.version < floor)
+      this.storeViolations.push(
+        `the store holds ${key}@v${found.version} after the write of v${floor} returned`,
+      )
+    return found
+  }
+
   /** The value L2 holds for a key (decoded), read past the scheduler. */
   async l2(key: string): Promise<Item | undefined> {
-    const bytes = await this.run(this.memory.get(this.Items.id, this.storeKey(key)))
+    const bytes = await this.run(this.shared.get(this.Items.id, this.storeKey(key)))
     if (bytes === undefined) return undefined
     const entry = Entry.decode(this.Items, bytes)
     return entry._tag === "Success" ? entry.success.value : undefined
@@ -381,7 +413,7 @@ export class Sim {
 
   /** Whether any lease is still held (each key's lease can be taken now). */
   async leaseHeld(key: string): Promise<boolean> {
-    const leases = this.memory.leases!
+    const leases = this.shared.leases!
     const lease = await this.run(leases.acquire(this.Items.id, this.storeKey(key), 1))
     if (lease._tag !== "Acquired") return true
     await this.run(leases.release(this.Items.id, this.storeKey(key), lease.token))
