@@ -68,7 +68,12 @@ export interface Stats extends Readonly<Counts> {
   readonly leaseWaiters: number
 }
 
-/** The cache's operations. Every method is typed by the keyspace it is given. */
+/**
+ * The cache's operations. Every method is typed by the keyspace it is given:
+ * keys and values are checked against the keyspace's types, never used to
+ * infer them (`NoInfer`), so a literal such as `{ plan: "pro" }` is checked
+ * against `"free" | "pro"` instead of widening the type to `string`.
+ */
 export interface Service {
   /**
    * The fresh value under `key`, from L1 or L2, or `None`. Never calls a
@@ -76,7 +81,7 @@ export interface Service {
    */
   readonly get: <K, V>(
     keyspace: Keyspace<K, V>,
-    key: K,
+    key: NoInfer<K>,
   ) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError>
   /**
    * The fresh value under `key`; on a miss, runs `loader` once for all
@@ -89,8 +94,8 @@ export interface Service {
    */
   readonly getOrSet: <K, V, E, R>(
     keyspace: Keyspace<K, V>,
-    key: K,
-    loader: Loader<K, V, E, R>,
+    key: NoInfer<K>,
+    loader: Loader<NoInfer<K>, NoInfer<V>, E, R>,
     options?: LoadOptions,
   ) => Effect.Effect<
     V,
@@ -100,24 +105,27 @@ export interface Service {
   /** Stores `value` under `key` (L2, then L1, then the bus). */
   readonly set: <K, V>(
     keyspace: Keyspace<K, V>,
-    key: K,
-    value: V,
+    key: NoInfer<K>,
+    value: NoInfer<V>,
     options?: WriteOptions,
   ) => Effect.Effect<
     void,
     InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError
   >
   /** Removes `key` (L2, then L1, then the bus). */
-  readonly delete: <K, V>(keyspace: Keyspace<K, V>, key: K) => Effect.Effect<void, InvalidKey | StoreError>
+  readonly delete: <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: NoInfer<K>,
+  ) => Effect.Effect<void, InvalidKey | StoreError>
   /** `get` for many keys, in order; one L2 round trip for all L1 misses. */
   readonly getMany: <K, V>(
     keyspace: Keyspace<K, V>,
-    keys: ReadonlyArray<K>,
+    keys: ReadonlyArray<NoInfer<K>>,
   ) => Effect.Effect<ReadonlyArray<Option.Option<V>>, InvalidKey | InvalidArgument | StoreError>
   /** `set` for many entries. Every key and value is validated before anything is written. */
   readonly setMany: <K, V>(
     keyspace: Keyspace<K, V>,
-    entries: ReadonlyArray<readonly [K, V]>,
+    entries: ReadonlyArray<readonly [NoInfer<K>, NoInfer<V>]>,
     options?: WriteOptions,
   ) => Effect.Effect<
     void,
@@ -135,7 +143,7 @@ export interface Service {
    */
   readonly increment: <K>(
     counter: Counter<K>,
-    key: K,
+    key: NoInfer<K>,
     by?: number,
   ) => Effect.Effect<number, InvalidKey | InvalidArgument | StoreError>
   /**
@@ -143,7 +151,7 @@ export interface Service {
    * (including a value only L2 holds). Throws `InvalidKey`. This is the hot
    * path the Promise facade uses before it runs any effect.
    */
-  readonly peekUnsafe: <K, V>(keyspace: Keyspace<K, V>, key: K) => V | undefined
+  readonly peekUnsafe: <K, V>(keyspace: Keyspace<K, V>, key: NoInfer<K>) => V | undefined
   /** A snapshot of the counters (also pushes them into the Effect metrics). */
   readonly stats: () => Stats
   /** Every event the cache reports, from subscription on. */
