@@ -30,7 +30,8 @@ import { Argument, Bus, BusUnavailable, type InvalidArgument } from "@strata/cor
 import { Effect, Layer } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import * as BusEnvelope from "./internal/busEnvelope.ts"
-import { type ConnectionOptions, createClient } from "./internal/connection.ts"
+import { type ConnectionOptions, createClient, socketTimeoutOf } from "./internal/connection.ts"
+import * as Liveness from "./internal/liveness.ts"
 import * as Outbox from "./internal/outbox.ts"
 import { slotOf } from "./internal/slot.ts"
 import * as Subscriber from "./internal/subscriber.ts"
@@ -223,6 +224,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     onPayload,
     onGap: gap,
   })
+  const liveness = yield* Liveness.make(publisher, socketTimeoutOf(options))
   const outbox = yield* Outbox.make({
     publisher,
     channel,
@@ -230,6 +232,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     nodeId,
     queueLimit,
     retryIntervalMillis: retryInterval,
+    liveness,
   })
 
   const service: Service = {

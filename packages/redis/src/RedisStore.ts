@@ -41,6 +41,7 @@ import {
   type ConnectionOptions,
   createClient,
   runScript,
+  socketTimeoutOf,
   toStoreError,
 } from "./internal/connection.ts"
 import {
@@ -51,6 +52,7 @@ import {
   storedValue,
   versionedValue,
 } from "./internal/header.ts"
+import * as Liveness from "./internal/liveness.ts"
 import * as ServerClock from "./internal/serverClock.ts"
 import { slotOf } from "./internal/slot.ts"
 import { connect, probe, startupFailure } from "./internal/startup.ts"
@@ -72,6 +74,8 @@ export interface Diagnostics {
   readonly connectionErrors: number
   /** Times a live connection was lost (each is followed by reconnect attempts). */
   readonly disconnects: number
+  /** Connections replaced because they stayed silent with calls in flight (a dead link). */
+  readonly silentReplaced: number
   readonly lastError: string | undefined
   /** ioredis status: `ready`, `reconnecting`, `end`, ... */
   readonly status: string
@@ -150,9 +154,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     }),
   )
 
+  const liveness = yield* Liveness.make(client, socketTimeoutOf(options))
   const fail = (operation: string) => toStoreError(operation, commandTimeout)
   const call = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
-    Effect.tryPromise({ try: f, catch: fail(operation) })
+    Effect.tryPromise({ try: () => liveness.track(f), catch: fail(operation) })
 
   // Write deadlines: a write refused past its deadline can never land after a newer one (ADR 0008).
   const serverClock = ServerClock.make(client)
@@ -200,12 +205,13 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     f: (fullKey: string, generation: number) => Promise<A>,
   ) =>
     Effect.tryPromise({
-      try: () => {
-        const generation = generations.get(space)
-        return generation !== undefined
-          ? f(keyOf(space, generation, key), generation)
-          : readGeneration(space).then((g) => f(keyOf(space, g, key), g))
-      },
+      try: () =>
+        liveness.track(() => {
+          const generation = generations.get(space)
+          return generation !== undefined
+            ? f(keyOf(space, generation, key), generation)
+            : readGeneration(space).then((g) => f(keyOf(space, g, key), g))
+        }),
       catch: fail(operation),
     })
 
@@ -352,7 +358,13 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         for (const space of forgotten) generations.delete(space)
         return refreshSpaces(forgotten)
       }),
-    diagnostics: () => ({ connectionErrors, disconnects, lastError, status: client.status }),
+    diagnostics: () => ({
+      connectionErrors,
+      disconnects,
+      silentReplaced: liveness.replaced(),
+      lastError,
+      status: client.status,
+    }),
     refreshGenerations,
     client,
   }

@@ -131,6 +131,27 @@ describe("RedisStore under faults", () => {
     expect(unhandled).toEqual([])
   })
 
+  it("an event loop blocked longer than the socket timeout does not cost a healthy connection: nothing is replaced, and the next calls succeed at once", async () => {
+    const { store, exit, run } = await open(server.port)
+    await run(store.set("s", "k", text("v"), 60_000))
+    for (let round = 0; round < 3; round++) {
+      const inFlight = Array.from({ length: 5 }, () => exit(store.get("s", "k")))
+      // Let the commands reach the socket, then block the loop for twice the socket timeout (600 ms here).
+      await new Promise((resolve) => setImmediate(resolve))
+      const until = performance.now() + 1_300
+      while (performance.now() < until) {
+        // busy: a CPU-bound request handler, a long GC
+      }
+      // Node runs timers before it reads sockets: calls in flight may time out (the caller did wait that long).
+      for (const outcome of await Promise.all(inFlight))
+        expect(["success", "Timeout"]).toContain(failureTag(outcome))
+      expect(failureTag(await exit(store.get("s", "k")))).toBe("success")
+    }
+    expect(store.diagnostics().disconnects).toBe(0)
+    expect(store.diagnostics().silentReplaced).toBe(0)
+    expect(unhandled).toEqual([])
+  })
+
   it("a write issued during a partition never lands after it heals over a newer value (no offline queue, no resend)", async () => {
     proxy = await FaultProxy.startFaultProxy(server.port)
     const writer = await open(proxy.port)

@@ -25,9 +25,10 @@ export interface ConnectionOptions {
   readonly connectTimeoutMillis?: number | undefined
   /**
    * A connection that has commands in flight and receives nothing for this
-   * long is destroyed and reconnected, failing those commands. This is what
-   * detects a black-holed link (which stays "ready" for ever otherwise).
-   * Default: twice the command timeout; 0 turns it off.
+   * long (ms of responsive time: an event loop blocked meanwhile does not
+   * count) is replaced, failing those commands. This is what detects a
+   * black-holed link (which stays "ready" for ever otherwise). Default:
+   * twice the command timeout; 0 turns it off.
    */
   readonly socketTimeoutMillis?: number | undefined
 }
@@ -49,16 +50,21 @@ export const fastRetry = (attempt: number): number => Math.min(attempt * 10, 100
  * write queued during a partition and applied after it heals can overwrite a
  * newer value written meanwhile by another process.
  */
-const forced = (commandTimeout: number, connectTimeout: number, socketTimeout: number | undefined) =>
+const forced = (commandTimeout: number, connectTimeout: number) =>
   ({
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout,
     connectTimeout,
-    socketTimeout,
+    // Dead links are detected by `liveness`, which does not mistake a blocked event loop for one.
+    socketTimeout: undefined,
     lazyConnect: true,
   }) as const
+
+/** How long a connection with calls in flight may stay silent before it is replaced (0: never). */
+export const socketTimeoutOf = (options: ConnectionOptions): number =>
+  options.socketTimeoutMillis ?? (options.commandTimeoutMillis ?? 500) * 2
 
 // ioredis' typings do not hold under `exactOptionalPropertyTypes`; the options are checked by our own types above.
 const RedisClient = Redis as unknown as new (...args: ReadonlyArray<unknown>) => Redis
@@ -68,8 +74,6 @@ const ClusterClient = Cluster as unknown as new (...args: ReadonlyArray<unknown>
 export const createClient = (options: ConnectionOptions): Client => {
   const commandTimeout = options.commandTimeoutMillis ?? 500
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
-  const socketTimeout =
-    options.socketTimeoutMillis === 0 ? undefined : (options.socketTimeoutMillis ?? commandTimeout * 2)
   const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
   if (
     chosen > 1 &&
@@ -97,7 +101,6 @@ export const createClient = (options: ConnectionOptions): Client => {
           maxRetriesPerRequest: 0,
           commandTimeout,
           connectTimeout,
-          socketTimeout,
         },
       } as ClusterOptions,
     )
@@ -106,14 +109,14 @@ export const createClient = (options: ConnectionOptions): Client => {
       retryStrategy: fastRetry,
       ...options.redis,
       enableAutoPipelining: true,
-      ...forced(commandTimeout, connectTimeout, socketTimeout),
+      ...forced(commandTimeout, connectTimeout),
     } as RedisOptions)
   } else {
     client = new RedisClient({
       retryStrategy: fastRetry,
       ...options.redis,
       enableAutoPipelining: true,
-      ...forced(commandTimeout, connectTimeout, socketTimeout),
+      ...forced(commandTimeout, connectTimeout),
     } as RedisOptions)
   }
   for (const script of Scripts.all)

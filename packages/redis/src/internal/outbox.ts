@@ -3,6 +3,7 @@ import { Effect, Schedule, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import * as BusEnvelope from "./busEnvelope.ts"
 import type { Client } from "./connection.ts"
+import type { Liveness } from "./liveness.ts"
 
 /** The publishing side of the Redis bus. */
 export interface Outbox {
@@ -29,6 +30,7 @@ export const make = (options: {
   readonly nodeId: string
   readonly queueLimit: number
   readonly retryIntervalMillis: number
+  readonly liveness: Liveness
 }): Effect.Effect<Outbox, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { publisher, channel, sharded, nodeId, queueLimit } = options
@@ -42,9 +44,11 @@ export const make = (options: {
 
     const send = (messages: ReadonlyArray<Bus.Message>): Promise<unknown> => {
       const payload = BusEnvelope.encode(nodeId, ++seq, messages)
-      return sharded
-        ? (publisher as Cluster).spublish(channel, payload)
-        : (publisher as Redis).publish(channel, payload)
+      return options.liveness.track(() =>
+        sharded
+          ? (publisher as Cluster).spublish(channel, payload)
+          : (publisher as Redis).publish(channel, payload),
+      )
     }
     const enqueueForRetry = (messages: ReadonlyArray<Bus.Message>) => {
       failures++
