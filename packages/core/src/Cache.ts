@@ -43,9 +43,6 @@ import { FillGuard } from "./internal/fillGuard.ts"
 import type { Counter, Keyspace } from "./Keyspace.ts"
 import { Store, type Service as StoreService } from "./Store.ts"
 
-/** The internal space that holds tag versions in the shared tier. */
-export const TAGS_SPACE = SharedTier.TAGS_SPACE
-
 export type { L1Options, LoadOptions, Options, WriteOptions } from "./CacheOptions.ts"
 
 /** A loader: an effect, or a function of the key returning one. */

@@ -109,9 +109,4 @@ export interface Options {
    * `StoreUnavailable` or `Timeout` instead.
    */
   readonly l2ReadErrors?: "miss" | "fail" | undefined
-  /**
-   * Turns off the guards against stale fills (tickets and compare-and-set
-   * fills). Only for tests that show the guards are needed; never in production.
-   */
-  readonly unsafeDisableFillGuards?: boolean | undefined
 }

@@ -89,7 +89,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
   const service: Service = {
     name: "memory",
-    capabilities: { local: true, leases: true, compareAndSet: true, scripts: false },
+    capabilities: { local: true },
     get: (space, key) => Effect.sync(() => read(space, key)),
     getMany: (space, keys) => Effect.sync(() => keys.map((key) => read(space, key))),
     set: (space, key, value, ttlMillis) =>

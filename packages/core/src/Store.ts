@@ -13,18 +13,13 @@ import { Context, type Effect } from "effect"
 import type { StoreError } from "./Errors.ts"
 
 /**
- * What a store can do beyond the required operations. Capabilities are data,
- * not `instanceof` checks, so the engine can adapt to any driver.
+ * Facts about a store the engine needs besides its operations. What a store
+ * can do beyond the required operations is stated once, by the optional
+ * operations it provides (`versioned`, `leases`), not by flags beside them.
  */
 export interface Capabilities {
   /** Entries live in this process only (not shared with other processes). */
   readonly local: boolean
-  /** Leases (`SET NX PX` with a token) for cross-process stampede protection. */
-  readonly leases: boolean
-  /** Versioned writes that never replace a newer version. */
-  readonly compareAndSet: boolean
-  /** Server-side scripts. */
-  readonly scripts: boolean
 }
 
 /** One write of a `setMany`. */
@@ -50,7 +45,7 @@ export interface VersionedValue {
 }
 
 /**
- * Versioned writes (capability `compareAndSet`): how a cache avoids storing
+ * Versioned writes: how a cache avoids storing
  * a value it loaded before a newer write or a delete of the same key.
  */
 export interface Versioned {
@@ -77,16 +72,16 @@ export type LeaseResult =
   | { readonly _tag: "Changed" }
 
 /**
- * Leases (capability `leases`): at most one holder per key at a time, so one
+ * Leases: at most one holder per key at a time, so one
  * process loads a cold key while the others wait for the fill.
  */
 export interface Leases {
   /**
    * Takes the lease on `key` for `ttlMillis`. With `expectedVersion`, takes it
    * only if the key's version is still that one, in the same atomic step;
-   * otherwise the key was written or filled since the caller read it, and the
-   * caller should read it again instead of loading (a store that cannot check
-   * atomically may ignore `expectedVersion`).
+   * otherwise the key was written or filled since the caller read it
+   * (`Changed`), and the caller should read it again instead of loading. A
+   * store with `versioned` operations must check it.
    */
   readonly acquire: (
     space: string,
@@ -141,9 +136,13 @@ export interface Service {
   ) => Effect.Effect<number, StoreError>
   /** Removes every key of `space`. */
   readonly clear: (space: string) => Effect.Effect<void, StoreError>
-  /** Versioned reads and compare-and-set fills, when `capabilities.compareAndSet`. */
+  /**
+   * Versioned reads and compare-and-set fills, or `undefined` when the store
+   * cannot compare and set (the cache then cannot keep a slow load from
+   * landing over a newer write in this tier; L1 is still guarded).
+   */
   readonly versioned: Versioned | undefined
-  /** Leases, when `capabilities.leases`. */
+  /** Leases, or `undefined` when the store has none (no cross-process stampede protection). */
   readonly leases: Leases | undefined
   /**
    * Forgets what the store caches about spaces (such as the generation a

@@ -28,11 +28,12 @@
 import { randomUUID } from "node:crypto"
 import { Argument, Bus, BusUnavailable, type InvalidArgument } from "@strata/core"
 import { Effect, Layer } from "effect"
-import type { Cluster, Redis } from "ioredis"
+import type { Cluster } from "ioredis"
 import * as BusEnvelope from "./internal/busEnvelope.ts"
 import { type ConnectionOptions, createClient, socketTimeoutOf } from "./internal/connection.ts"
 import * as Liveness from "./internal/liveness.ts"
 import * as Outbox from "./internal/outbox.ts"
+import { busSubscribers } from "./internal/registry.ts"
 import { slotOf } from "./internal/slot.ts"
 import * as Subscriber from "./internal/subscriber.ts"
 import { withTimeout } from "./internal/subscriber.ts"
@@ -77,8 +78,6 @@ export interface Diagnostics {
 /** The Redis bus: the `Bus` operations plus diagnostics. */
 export interface Service extends Bus.Service {
   readonly diagnostics: () => Diagnostics
-  /** The subscriber connection, for tests that inject faults. */
-  readonly subscriber: () => Redis
 }
 
 /** Finds the master that serves a slot, for a Cluster subscriber. */
@@ -254,11 +253,11 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       publishFailures: outbox.failures(),
       listenerErrors,
     }),
-    subscriber: subscriber.current,
     lastHeard: subscriber.lastHeard,
     // A healthy subscription answers a ping every heartbeat; two missed beats and a margin is silence.
     silenceBoundMillis: 2 * heartbeatMillis + 200,
   }
+  busSubscribers.set(service, subscriber.current)
   return service
 })
 

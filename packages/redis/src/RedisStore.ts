@@ -53,6 +53,7 @@ import {
   versionedValue,
 } from "./internal/header.ts"
 import * as Liveness from "./internal/liveness.ts"
+import { storeClients } from "./internal/registry.ts"
 import * as ServerClock from "./internal/serverClock.ts"
 import { slotOf } from "./internal/slot.ts"
 import { connect, probe, startupFailure } from "./internal/startup.ts"
@@ -86,8 +87,6 @@ export interface Service extends Store.Service {
   readonly diagnostics: () => Diagnostics
   /** Re-reads every cached keyspace generation now (after a missed bus message, say). */
   readonly refreshGenerations: Effect.Effect<void, StoreError>
-  /** The underlying client, for tests and advanced use; do not enable its offline queue. */
-  readonly client: Client
 }
 
 const isCluster = (client: Client): client is Cluster =>
@@ -275,7 +274,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
 
   const service: Service = {
     name: "redis",
-    capabilities: { local: false, leases: true, compareAndSet: true, scripts: true },
+    capabilities: { local: false },
     get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(storedValue)),
     getMany,
     set: (space, key, value, ttlMillis) => keyed("set", space, key, (k) => writeValue(k, value, ttlMillis)),
@@ -366,11 +365,11 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       status: client.status,
     }),
     refreshGenerations,
-    client,
   }
+  storeClients.set(service, client)
 
   // The clock is read first: no write can run before it is known.
-  yield* probe(service, prefix, syncClock)
+  yield* probe(service, client, prefix, syncClock)
   return service
 })
 

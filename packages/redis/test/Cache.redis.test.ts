@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { Cache, type CacheEvent, EntryTooLarge, Keyspace } from "@strata/core"
+import { clientOf } from "@strata/redis/testing"
 import { Arbitraries } from "@strata/testkit"
 import { Effect, Exit, Option, Schema, Scope } from "effect"
 import fc from "fast-check"
@@ -36,16 +37,16 @@ describe("the cache over a real Redis", () => {
   it("corrupt bytes written straight into a key are a miss, reported, and removed", async () => {
     const events: Array<CacheEvent> = []
     const stop = cache.onEvent((e) => events.push(e))
-    const generation = Number((await opened.store.client.get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
+    const generation = Number((await clientOf(opened.store).get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
     const redisKey = `${prefix}${Products.id}:${generation}:${Products.storeKey({ id: 1 })}`
     for (const corrupt of [
       Buffer.from([0xc1, 0xff]),
       Buffer.from("v1:not msgpack"),
       Buffer.from("plain text"),
     ]) {
-      await opened.store.client.set(redisKey, corrupt)
+      await clientOf(opened.store).set(redisKey, corrupt)
       expect(await run(cache.get(Products, { id: 1 }))).toEqual(Option.none())
-      const after = await opened.store.client.getBuffer(redisKey)
+      const after = await clientOf(opened.store).getBuffer(redisKey)
       // Removed: a tombstone (no value) or nothing at all.
       expect(after === null || after.subarray(0, 1).toString() === "t").toBe(true)
     }
@@ -67,9 +68,9 @@ describe("the cache over a real Redis", () => {
         ? (exit.cause.reasons[0] as { error: unknown }).error
         : undefined,
     ).toBeInstanceOf(EntryTooLarge)
-    const generation = Number((await opened.store.client.get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
+    const generation = Number((await clientOf(opened.store).get(`${prefix}${Products.id}:meta:gen`)) ?? 0)
     expect(
-      await opened.store.client.exists(
+      await clientOf(opened.store).exists(
         `${prefix}${Products.id}:${generation}:${Products.storeKey({ id: 2 })}`,
       ),
     ).toBe(0)
@@ -182,7 +183,7 @@ describe("keys on a Redis Cluster", () => {
           await Promise.all(
             ids.map(
               (i) =>
-                clustered.store.client.cluster(
+                clientOf(clustered.store).cluster(
                   "KEYSLOT",
                   `x:${ks.id}:0:${ks.storeKey(i)}`,
                 ) as Promise<number>,

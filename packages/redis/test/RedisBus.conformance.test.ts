@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { RedisBus } from "@strata/redis"
+import { subscriberOf } from "@strata/redis/testing"
 import { busConformance } from "@strata/testkit"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
@@ -15,7 +16,7 @@ busConformance("redis (standalone)", {
       return Effect.all(Array.from({ length: nodes }, () => RedisBus.make({ url, channel })))
     }),
   cut: async (bus) => {
-    const id = await (bus as RedisBus.Service).subscriber().client("ID")
+    const id = await subscriberOf(bus as RedisBus.Service).client("ID")
     const admin = new Redis(url)
     try {
       await admin.client("KILL", "ID", String(id))
@@ -42,7 +43,7 @@ busConformance("redis (3-master Cluster, sharded pub/sub)", {
       return Effect.all(Array.from({ length: count }, () => RedisBus.make({ cluster: { nodes }, channel })))
     }),
   cut: async (bus) => {
-    const subscriber = (bus as RedisBus.Service).subscriber()
+    const subscriber = subscriberOf(bus as RedisBus.Service)
     const id = await subscriber.client("ID")
     const admin = new Redis(subscriber.options.port!, subscriber.options.host!)
     try {

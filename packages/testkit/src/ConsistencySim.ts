@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { type Bus, Cache, Entry, Keyspace, MemoryBus, MemoryStore, type Store } from "@strata/core"
+import { withoutFillGuards } from "@strata/core/testing"
 import { Clock, Effect, Exit, type Layer, ManagedRuntime, Option, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import type fc from "fast-check"
@@ -226,13 +227,12 @@ export class Sim {
       const cache = await this.run(
         Scope.provide(
           Cache.make(
-            {
+            (this.options.unsafe === true ? withoutFillGuards : (o: Cache.Options) => o)({
               name: `node${node}`,
-              unsafeDisableFillGuards: this.options.unsafe === true,
               metricsIntervalMillis: 3_600_000,
               circuitBreaker: false,
               lease: { ttl: this.options.leaseTtlMillis ?? 200, pollInterval: 20 },
-            },
+            }),
             scheduledStore(this.shared, {
               point: (label) => this.point(label),
               leases: this.options.leases !== false,

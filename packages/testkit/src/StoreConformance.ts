@@ -287,7 +287,6 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
 
     it("versioned: every write changes the version, and a delete leaves a tombstone that keeps one", async () => {
       const { store, run, space, advance } = harness
-      expect(store.capabilities.compareAndSet).toBe(store.versioned !== undefined)
       const versioned = store.versioned
       if (versioned === undefined) return
       const s = space("versions")
@@ -387,7 +386,6 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
 
     it("leases: one holder at a time, released only by its token, gone after its TTL", async () => {
       const { store, run, space, advance } = harness
-      expect(store.capabilities.leases).toBe(store.leases !== undefined)
       const leases = store.leases
       if (leases === undefined) return
       const s = space("leases")
@@ -424,8 +422,8 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       // Someone filled the key after our miss: loading again would be a wasted loader call.
       expect(await run(versioned.fill(s, "k", text("filled"), 60_000, read))).toBe(true)
       const stale = await run(leases.acquire(s, "k", 1_000, read))
-      // A store that cannot check atomically may ignore the version (see Leases.acquire).
-      if (store.capabilities.compareAndSet) expect(stale).toEqual({ _tag: "Changed" })
+      // A store with versioned operations checks the version in the same atomic step (see Leases.acquire).
+      expect(stale).toEqual({ _tag: "Changed" })
       const current = (await run(versioned.get(s, "k"))).version
       const lease = await run(leases.acquire(s, "j", 1_000, (await run(versioned.get(s, "j"))).version))
       expect(lease._tag).toBe("Acquired")
@@ -436,12 +434,13 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect((await run(leases.acquire(s, "k", 1_000, current)))._tag).toBe("Held")
     })
 
-    it("declares its capabilities as data", () => {
-      const { capabilities, name: storeName } = harness.store
+    it("states what it can do once: its name, whether it is local, and its optional operations", () => {
+      const { capabilities, name: storeName, versioned, leases } = harness.store
       expect(typeof storeName).toBe("string")
-      for (const flag of ["local", "leases", "compareAndSet", "scripts"] as const) {
-        expect(typeof capabilities[flag]).toBe("boolean")
-      }
+      expect(typeof capabilities.local).toBe("boolean")
+      expect(Object.keys(capabilities)).toEqual(["local"])
+      if (versioned !== undefined) expect(typeof versioned.fill).toBe("function")
+      if (leases !== undefined) expect(typeof leases.release).toBe("function")
     })
   })
 }

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cache, MemoryBus, MemoryStore, type Store } from "@strata/core"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { countingLoader, Items, leased, settle } from "./fixtures.ts"
 
@@ -65,6 +65,78 @@ describe("leases: one loader call per key across caches while leases hold", () =
           assert.strictEqual(cache.stats().leaseWaiters, 0)
           assert.strictEqual(cache.stats().fillsInFlight, 0)
         }
+      }),
+  )
+})
+
+describe("leases across caches sharing a store", () => {
+  it.effect(
+    "one cache loads while the other waits for its fill; a holder that dies frees the lease after its TTL",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        const a = yield* Cache.make(leased, store, hub.node("a"))
+        const b = yield* Cache.make(leased, store, hub.node("b"))
+        const { calls, load } = countingLoader()
+        const first = yield* Effect.forkChild(a.getOrSet(Items, "k", load("from a")))
+        yield* settle
+        const second = yield* Effect.forkChild(b.getOrSet(Items, "k", load("from b")))
+        yield* settle
+        yield* TestClock.adjust(100)
+        assert.strictEqual(yield* Fiber.join(first), "from a")
+        assert.strictEqual(yield* Fiber.join(second), "from a")
+        assert.strictEqual(calls.loads, 1)
+        assert.isAbove(b.stats().leaseWaits, 0)
+
+        // A lease holder that never fills: the waiter loads itself once the lease lapses.
+        const taken = yield* store.leases!.acquire(Items.id, Items.storeKey("dead"), 1_000)
+        assert.strictEqual(taken._tag, "Acquired")
+        const waiter = yield* Effect.forkChild(b.getOrSet(Items, "dead", load("after the lease")))
+        for (let step = 0; step < 30; step++) {
+          for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+          yield* TestClock.adjust(50)
+        }
+        assert.strictEqual(yield* Fiber.join(waiter), "after the lease")
+        assert.strictEqual(b.stats().leaseWaiters, 0)
+      }),
+  )
+})
+
+describe("conditional leases", () => {
+  it.effect(
+    "a cache whose miss was read before another cache's fill reads that fill instead of loading a second time",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        // b's lease request is held back until a has loaded, filled and released its lease.
+        const gate = yield* Deferred.make<void>()
+        const gated: Store.Service = {
+          ...store,
+          leases: {
+            ...store.leases!,
+            acquire: (...args) => Deferred.await(gate).pipe(Effect.andThen(store.leases!.acquire(...args))),
+          },
+        }
+        const a = yield* Cache.make(leased, store, hub.node("a"))
+        const b = yield* Cache.make(leased, gated, hub.node("b"))
+        const { calls, load } = countingLoader()
+        const first = yield* Effect.forkChild(a.getOrSet(Items, "k", load("from a")))
+        yield* settle
+        const late = yield* Effect.forkChild(b.getOrSet(Items, "k", load("from b")))
+        yield* settle
+        yield* TestClock.adjust(100)
+        assert.strictEqual(yield* Fiber.join(first), "from a")
+        yield* settle
+        // a's lease is free again: only the version check keeps b from loading.
+        const probe = yield* store.leases!.acquire(Items.id, Items.storeKey("k"), 1)
+        assert.strictEqual(probe._tag, "Acquired")
+        if (probe._tag === "Acquired")
+          yield* store.leases!.release(Items.id, Items.storeKey("k"), probe.token)
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual(yield* Fiber.join(late), "from a")
+        assert.strictEqual(calls.loads, 1)
       }),
   )
 })

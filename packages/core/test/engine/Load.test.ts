@@ -1,14 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cache, type CacheEvent, LoaderCycle, MemoryBus, MemoryStore } from "@strata/core"
+import { Cache, LoaderCycle, MemoryBus, MemoryStore, Timeout } from "@strata/core"
 import { Deferred, Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { countingLoader, Items, leased, settle } from "./fixtures.ts"
-
-const events = (cache: Cache.Service) => {
-  const seen: Array<CacheEvent> = []
-  cache.onEvent((e) => seen.push(e))
-  return seen
-}
+import { countingLoader, events, Items, leased, settle } from "./fixtures.ts"
 
 describe("flights: every load in flight for a key is joined by later callers in the process", () => {
   it.effect(
@@ -125,5 +119,70 @@ describe("loader cycles fail with LoaderCycle instead of waiting for ever", () =
       assert.instanceOf(outcome, LoaderCycle)
       void y
     }),
+  )
+})
+
+describe("loader timeouts", () => {
+  it.effect(
+    "past the soft timeout a stale value is served at once, and the load finishes in the background and fills the cache",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache.make()
+        const seen = events(cache)
+        yield* cache.set(Items, "k", "old")
+        yield* TestClock.adjust("2 minutes")
+        const release = yield* Deferred.make<void>()
+        const slow = Deferred.await(release).pipe(Effect.as("new"))
+        const fiber = yield* Effect.forkChild(cache.getOrSet(Items, "k", slow, { softTimeout: "100 millis" }))
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* TestClock.adjust(100)
+        assert.strictEqual(yield* Fiber.join(fiber), "old")
+        assert.deepStrictEqual(
+          seen.map((e) => e._tag === "StaleServed" && e.reason),
+          ["soft timeout"],
+        )
+        yield* Deferred.succeed(release, undefined)
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+        assert.deepStrictEqual(yield* cache.get(Items, "k"), Option.some("new"))
+        assert.strictEqual(cache.stats().fillsInFlight, 0)
+      }),
+  )
+
+  it.effect("with no stale value the soft timeout does not apply: callers wait for the load", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache.make()
+      const fiber = yield* Effect.forkChild(
+        cache.getOrSet(Items, "cold", Effect.sleep(500).pipe(Effect.as("v")), { softTimeout: "100 millis" }),
+      )
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+      yield* TestClock.adjust(500)
+      assert.strictEqual(yield* Fiber.join(fiber), "v")
+    }),
+  )
+
+  it.effect(
+    "past the hard timeout the loader is interrupted and the call fails with Timeout (or serves stale)",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache.make()
+        let interrupted = false
+        const never = Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => (interrupted = true))))
+        const fiber = yield* Effect.forkChild(
+          Effect.flip(cache.getOrSet(Items, "cold", never, { hardTimeout: "1 second" })),
+        )
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* TestClock.adjust("1 second")
+        const error = yield* Fiber.join(fiber)
+        assert.instanceOf(error, Timeout)
+        assert.isTrue(interrupted)
+        yield* cache.set(Items, "warm", "old")
+        yield* TestClock.adjust("2 minutes")
+        const stale = yield* Effect.forkChild(
+          cache.getOrSet(Items, "warm", Effect.never, { hardTimeout: "1 second" }),
+        )
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual(yield* Fiber.join(stale), "old")
+      }),
   )
 })

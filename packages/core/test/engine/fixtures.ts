@@ -1,4 +1,4 @@
-import { Keyspace } from "@strata/core"
+import { type Cache, type CacheEvent, Keyspace, type Store, StoreUnavailable } from "@strata/core"
 import { Effect, Schema } from "effect"
 
 /** A keyspace of strings with a grace window, for the engine's part tests. */
@@ -27,3 +27,44 @@ export const countingLoader = (millis = 100) => {
 export const settle = Effect.gen(function* () {
   for (let i = 0; i < 5; i++) yield* Effect.yieldNow
 })
+
+/** Records every event a cache reports. */
+export const events = (cache: Cache.Service) => {
+  const seen: Array<CacheEvent> = []
+  cache.onEvent((e) => seen.push(e))
+  return seen
+}
+
+/** A memory store whose calls fail while `down` is set. */
+export const flaky = (store: Store.Service) => {
+  const state = { down: false, calls: 0 }
+  const wrap =
+    <Args extends Array<any>, A, E>(f: (...args: Args) => Effect.Effect<A, E>) =>
+    (...args: Args) =>
+      Effect.suspend((): Effect.Effect<A, E | StoreUnavailable> => {
+        state.calls++
+        return state.down
+          ? Effect.fail(
+              new StoreUnavailable({
+                store: "flaky",
+                operation: "x",
+                reason: "unreachable",
+                message: "down",
+              }),
+            )
+          : f(...args)
+      })
+  const wrapped: Store.Service = {
+    ...store,
+    get: wrap(store.get),
+    getMany: wrap(store.getMany),
+    set: wrap(store.set),
+    setMany: wrap(store.setMany),
+    delete: wrap(store.delete),
+    increment: wrap(store.increment),
+    clear: wrap(store.clear),
+    versioned: { get: wrap(store.versioned!.get), fill: wrap(store.versioned!.fill) },
+    leases: { acquire: wrap(store.leases!.acquire), release: wrap(store.leases!.release) },
+  }
+  return { store: wrapped, state }
+}

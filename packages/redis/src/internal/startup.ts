@@ -58,7 +58,8 @@ export const connect = (client: Client, timeoutMillis: number) =>
  * what to grant instead of a failure on the first request.
  */
 export const probe = (
-  store: Store.Service & { readonly client: Client },
+  store: Store.Service,
+  client: Client,
   prefix: string,
   syncClock: Effect.Effect<void, StoreError>,
 ): Effect.Effect<void, StoreError> => {
@@ -76,7 +77,7 @@ export const probe = (
     if (lease._tag === "Acquired") yield* store.leases!.release(space, "k", lease.token)
     yield* store.clear(space)
     yield* Effect.tryPromise({
-      try: () => store.client.del(`${prefix}${space}:meta:gen`),
+      try: () => client.del(`${prefix}${space}:meta:gen`),
       catch: toStoreError("probe", 0),
     })
   }).pipe(

@@ -39,7 +39,7 @@ export const scheduledStore = (inner: Store.Service, hooks: Hooks): Store.Servic
     )
   return {
     ...inner,
-    capabilities: { ...inner.capabilities, local: false, leases: hooks.leases },
+    capabilities: { ...inner.capabilities, local: false },
     get: (space, key) => around(`get ${key}`, inner.get(space, key)),
     getMany: (space, keys) => around("getMany", inner.getMany(space, keys)),
     set: (space, key, value, ttl) => around(`set ${key}`, inner.set(space, key, value, ttl)),

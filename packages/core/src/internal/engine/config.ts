@@ -38,7 +38,10 @@ export interface Config {
   readonly fillGuards: boolean
 }
 
-/** Default bounds; each is documented on its option in `Cache.ts`. */
+/** The key `@strata/core/testing`'s `withoutFillGuards` sets: not part of the options' type. */
+export const UNGUARDED: unique symbol = Symbol.for("@strata/core/testing/withoutFillGuards")
+
+/** Default bounds; each is documented on its option in `CacheOptions.ts`. */
 export const DEFAULTS = {
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,
@@ -174,6 +177,6 @@ const parseReadable = (
       DEFAULTS.metricsInterval,
     ),
     l2ReadErrors: oneOf("l2ReadErrors", options.l2ReadErrors, ["miss", "fail"], "miss"),
-    fillGuards: options.unsafeDisableFillGuards !== true,
+    fillGuards: (options as Record<PropertyKey, unknown>)[UNGUARDED] !== true,
   })
 }
