@@ -24,8 +24,10 @@ import type {
   InvalidKey,
   InvalidValue,
   LoaderCycle,
+  LoaderFailed,
   StoreError,
   Timeout,
+  UpdateConflict,
 } from "./Errors.ts"
 import type { CircuitState } from "./internal/circuit.ts"
 import { monotonicMillis } from "./internal/clock.ts"
@@ -38,6 +40,7 @@ import * as Read from "./internal/engine/read.ts"
 import * as SharedTier from "./internal/engine/sharedTier.ts"
 import type { Counts } from "./internal/engine/telemetry.ts"
 import * as Telemetry from "./internal/engine/telemetry.ts"
+import * as Update from "./internal/engine/update.ts"
 import * as Writes from "./internal/engine/writes.ts"
 import { FillGuard } from "./internal/fillGuard.ts"
 import type { Counter, Keyspace } from "./Keyspace.ts"
@@ -108,6 +111,32 @@ export interface Service {
   ) => Effect.Effect<
     void,
     InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError
+  >
+  /**
+   * Replaces the value under `key` with `f(current)` atomically: `current` is
+   * the fresh value the authoritative tier holds (or `undefined`), and no
+   * concurrent write is lost (optimistic compare-and-set on the shared tier,
+   * retried on conflict; see `UPDATE_ATTEMPTS`). `f` must be pure: it may run
+   * more than once; returning `current` itself writes nothing. Returns the
+   * value now stored. Fails with `UpdateConflict` after repeated conflicts,
+   * `LoaderFailed` when `f` throws, and `InvalidArgument` when the shared
+   * tier cannot compare and set.
+   */
+  readonly update: <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: NoInfer<K>,
+    f: (current: NoInfer<V> | undefined) => NoInfer<V>,
+    options?: WriteOptions,
+  ) => Effect.Effect<
+    V,
+    | InvalidKey
+    | InvalidValue
+    | EntryTooLarge
+    | InvalidDuration
+    | InvalidArgument
+    | LoaderFailed
+    | UpdateConflict
+    | StoreError
   >
   /** Removes `key` (L2, then L1, then the bus). */
   readonly delete: <K, V>(
@@ -241,6 +270,7 @@ export const make = Effect.fnUntraced(function* (
   return Cache.of({
     ...reads,
     set: writes.set,
+    update: Update.make(l1, shared, writes, wallNow),
     delete: writes.delete,
     setMany: writes.setMany,
     invalidateTag: writes.invalidateTag,

@@ -120,9 +120,10 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
 }
 
 /**
- * A loader given to `getOrSet` threw, rejected or died. Effect loaders keep
- * their own typed errors; this wraps what is not typed (a Promise rejection
- * in the Promise facade, a defect). `cause` is the original error.
+ * A loader given to `getOrSet` (or the function given to `update`) threw,
+ * rejected or died. Effect loaders keep their own typed errors; this wraps
+ * what is not typed (a Promise rejection in the Promise facade, a defect).
+ * `cause` is the original error.
  */
 export class LoaderFailed extends Schema.TaggedError<LoaderFailed>()("LoaderFailed", {
   keyspace: Schema.String,
@@ -192,3 +193,18 @@ export class BusUnavailable extends Schema.TaggedError<BusUnavailable>()("BusUna
   message: Schema.String,
   cause: Schema.optional(Schema.Defect()),
 }) {}
+
+/**
+ * `update` read, computed and tried to write `attempts` times and every time
+ * another write of the key got there first (heavy contention on one key).
+ * Nothing was written by this call; retrying later is safe.
+ */
+export class UpdateConflict extends Schema.TaggedError<UpdateConflict>()("UpdateConflict", {
+  keyspace: Schema.String,
+  key: Schema.String,
+  attempts: Schema.Number,
+}) {
+  override get message(): string {
+    return `update of ${JSON.stringify(this.key)} in keyspace "${this.keyspace}" lost ${this.attempts} compare-and-set races in a row; nothing was written`
+  }
+}

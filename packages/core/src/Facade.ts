@@ -40,6 +40,12 @@ export interface KeyspaceClient<K, V> {
   /** The fresh value; on a miss, calls `loader` once for all concurrent callers and stores its result. */
   getOrSet(key: K, loader: (key: K) => V | Promise<V>, options?: LoadOptions): Promise<V>
   set(key: K, value: V, options?: WriteOptions): Promise<void>
+  /**
+   * Replaces the value with `f(current)` atomically (no concurrent update is
+   * lost); `f` must be pure, it may run more than once. Returns the value now
+   * stored. Rejects with `UpdateConflict` after repeated conflicts.
+   */
+  update(key: K, f: (current: V | undefined) => V, options?: WriteOptions): Promise<V>
   delete(key: K): Promise<void>
   getMany(keys: ReadonlyArray<K>): Promise<Array<V | undefined>>
   setMany(entries: ReadonlyArray<readonly [K, V]>, options?: WriteOptions): Promise<void>
@@ -199,6 +205,7 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         return run(service.getOrSet(keyspace, key, loaderOf(loader), options))
       },
       set: (key, value, options) => run(service.set(keyspace, key, value, options)),
+      update: (key, f, options) => run(service.update(keyspace, key, f, options)),
       delete: (key) => run(service.delete(keyspace, key)),
       getMany: (keys) =>
         run(service.getMany(keyspace, keys)).then((found) => found.map(Option.getOrUndefined)),

@@ -147,6 +147,36 @@ describe("the cache over a real Redis", () => {
   })
 })
 
+describe("update on a real Redis", () => {
+  it("three caches, each with its own connection, 30 concurrent updates each of one key: none is lost, and a fresh cache reads them all", async () => {
+    const Counters = Keyspace.make({
+      name: "redis.update",
+      key: Schema.String,
+      value: Schema.Struct({ seen: Schema.Array(Schema.String) }),
+      ttl: "1 minute",
+    })
+    const stores = await Promise.all([1, 2, 3].map(() => openStore({ url: inject("redisUrl"), prefix })))
+    try {
+      const caches = await Promise.all(
+        stores.map((s) => Effect.runPromise(Scope.provide(Cache.make({}, s.store), scope))),
+      )
+      const key = `k-${randomUUID()}`
+      await Promise.all(
+        caches.flatMap((c, i) =>
+          Array.from({ length: 30 }, (_, j) =>
+            run(c.update(Counters, key, (current) => ({ seen: [...(current?.seen ?? []), `${i}-${j}`] }))),
+          ),
+        ),
+      )
+      const fresh = await makeCache({})
+      const stored = Option.getOrThrow(await run(fresh.get(Counters, key)))
+      expect(new Set(stored.seen).size).toBe(90)
+    } finally {
+      for (const s of stores) await s.close()
+    }
+  })
+})
+
 describe("keys on a Redis Cluster", () => {
   it("a keyspace with a keyspace-wide hash tag puts every key in one slot; others spread over the slots", async () => {
     const nodes = inject("clusterNodes")

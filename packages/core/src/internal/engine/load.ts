@@ -33,11 +33,12 @@ import { toMillis } from "../duration.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
+import { lifetimeOf, readOptions, tagsOf } from "./inputs.ts"
 import { type L1View, MISS, type StaleValue } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import { noRead, type SharedTier } from "./sharedTier.ts"
 import type { Telemetry } from "./telemetry.ts"
-import { lifetimeOf, readOptions, tagsOf, type Writes } from "./writes.ts"
+import type { Writes } from "./writes.ts"
 
 /** One load in flight. */
 export interface Flight {

@@ -20,10 +20,10 @@ import { InvalidArgument, type InvalidKey, type StoreError } from "../../Errors.
 import type { Keyspace } from "../../Keyspace.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
+import { storeKeyOf, storeKeyOrError, tagsOf } from "./inputs.ts"
 import { type L1View, MISS } from "./l1View.ts"
 import type { SharedTier } from "./sharedTier.ts"
 import type { Telemetry } from "./telemetry.ts"
-import { storeKeyOf, storeKeyOrError, tagsOf } from "./writes.ts"
 
 type Load = <K, V, E, R>(
   keyspace: Keyspace<K, V>,

@@ -21,17 +21,17 @@ import * as Entry from "../../Entry.ts"
 import {
   EntryTooLarge,
   InvalidArgument,
-  type InvalidDuration,
-  InvalidKey,
+  type InvalidKey,
   type InvalidValue,
   outcomeUnknown,
   type StoreError,
 } from "../../Errors.ts"
 import type { Counter, Keyspace } from "../../Keyspace.ts"
-import { lifetime, MAX_DURATION_MS } from "../duration.ts"
+import { MAX_DURATION_MS } from "../duration.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
+import { lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
 import type { L1View } from "./l1View.ts"
 import { type SharedTier, TAGS_SPACE } from "./sharedTier.ts"
 
@@ -43,91 +43,6 @@ export interface Prepared {
   readonly tagVersions: Entry.TagVersions | undefined
   /** TTL to store it with: `ttl + staleFor`. */
   readonly ttlMillis: number
-}
-
-/** The storage key of `key`, or the `InvalidKey` it fails with (synchronous: used on the hit path's miss). */
-export const storeKeyOrError = <K>(keyspace: Keyspace<K, any>, key: K): string | InvalidKey => {
-  try {
-    return keyspace.storeKey(key)
-  } catch (error) {
-    return error instanceof InvalidKey
-      ? error
-      : new InvalidKey({ keyspace: keyspace.id, message: `the key could not be read: ${String(error)}` })
-  }
-}
-
-/** `storeKeyOrError` as an effect. */
-export const storeKeyOf = <K>(keyspace: Keyspace<K, any>, key: K): Effect.Effect<string, InvalidKey> =>
-  Effect.suspend(() => {
-    const storeKey = storeKeyOrError(keyspace, key)
-    return typeof storeKey === "string" ? Effect.succeed(storeKey) : Effect.fail(storeKey)
-  })
-
-/** The tags of `key`, or `InvalidKey` when the keyspace's `tags` function throws or returns non-strings. */
-export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<string> | undefined => {
-  if (keyspace.tags === undefined) return undefined
-  let tags: unknown
-  try {
-    tags = keyspace.tags(key)
-  } catch (error) {
-    throw new InvalidKey({
-      keyspace: keyspace.id,
-      message: `the keyspace's tags function threw: ${String(error)}`,
-    })
-  }
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string"))
-    throw new InvalidKey({
-      keyspace: keyspace.id,
-      message: "the keyspace's tags function must return strings",
-    })
-  return tags
-}
-
-/** The lifetime of an entry written with `options`: the keyspace's, or the overrides (one rule for both). */
-export const lifetimeOf = (
-  keyspace: Keyspace<any, any>,
-  options: WriteOptions | undefined,
-): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration | InvalidArgument> =>
-  options === undefined
-    ? Effect.succeed({ ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis })
-    : Effect.try({
-        try: () => {
-          const { ttl, staleFor } = readOptions(options, ["ttl", "staleFor"])
-          return ttl === undefined && staleFor === undefined
-            ? { ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis }
-            : lifetime(
-                ttl === undefined ? keyspace.ttlMillis : (ttl as never),
-                staleFor === undefined ? keyspace.staleForMillis : (staleFor as never),
-                `${keyspace.id}: per-call options`,
-              )
-        },
-        catch: (error) => error as InvalidDuration | InvalidArgument,
-      })
-
-/**
- * Copies the named fields of a per-call options object, or throws
- * `InvalidArgument` when it is not an object or cannot be read (a proxy or
- * getter that throws): options are read once, before any I/O.
- */
-export const readOptions = <N extends string>(
-  options: unknown,
-  names: ReadonlyArray<N>,
-): { readonly [K in N]: unknown } => {
-  if (typeof options !== "object" || options === null)
-    throw new InvalidArgument({
-      argument: "options",
-      message: `per-call options must be an object, got ${options === null ? "null" : typeof options}`,
-    })
-  const out = {} as Record<N, unknown>
-  try {
-    for (const name of names) out[name] = (options as Record<string, unknown>)[name]
-  } catch (error) {
-    throw new InvalidArgument({
-      argument: "options",
-      message: `the per-call options could not be read: ${String(error)}`,
-    })
-  }
-  return out
 }
 
 /** The write operations (see {@link make}). */
@@ -148,8 +63,10 @@ export const make = (
    * Runs the L2 step of a write, then keeps L1 and the fills in flight
    * consistent with it (see the module comment). `invalidate` drops the
    * written copies and voids their fills; `apply` runs on success;
-   * `announce` is the message to publish (`undefined`: the outcome is
-   * unknown and only a reset would be exact).
+   * `announce` is the message to publish; `onUnknown` the one to publish
+   * when the outcome is unknown. `landed` says whether a step that returned
+   * wrote anything (a compare-and-set may not): when it did not, nothing
+   * else happens.
    */
   const commit = <A>(
     operation: string,
@@ -158,6 +75,7 @@ export const make = (
     apply: (result: A | undefined) => void,
     announce: (result: A | undefined) => Message,
     onUnknown: Message = announce(undefined),
+    landed: (result: A) => boolean = () => true,
   ): Effect.Effect<A | undefined, StoreError> =>
     Effect.gen(function* () {
       let result: A | undefined
@@ -170,6 +88,7 @@ export const make = (
           return yield* exit
         }
         result = exit.value
+        if (!landed(result)) return result
       }
       invalidate()
       apply(result)
@@ -361,5 +280,16 @@ export const make = (
       return count
     })
 
-  return { prepare, fillWritten, set, setMany, delete: del, invalidateTag, clear, increment }
+  return {
+    commit,
+    dropKeys,
+    prepare,
+    fillWritten,
+    set,
+    setMany,
+    delete: del,
+    invalidateTag,
+    clear,
+    increment,
+  }
 }

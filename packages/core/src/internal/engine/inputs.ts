@@ -1,0 +1,96 @@
+/**
+ * The checks every call's inputs go through before any I/O: the key (its
+ * schema and encoding, read defensively: a getter or proxy that throws is an
+ * `InvalidKey`, not a crash), the keyspace's tags, and per-call options (one
+ * lifetime rule for keyspaces and calls).
+ */
+import { Effect } from "effect"
+import type { WriteOptions } from "../../Cache.ts"
+import { InvalidArgument, type InvalidDuration, InvalidKey } from "../../Errors.ts"
+import type { Keyspace } from "../../Keyspace.ts"
+import { lifetime } from "../duration.ts"
+
+/** The storage key of `key`, or the `InvalidKey` it fails with (synchronous: used on the hit path's miss). */
+export const storeKeyOrError = <K>(keyspace: Keyspace<K, any>, key: K): string | InvalidKey => {
+  try {
+    return keyspace.storeKey(key)
+  } catch (error) {
+    return error instanceof InvalidKey
+      ? error
+      : new InvalidKey({ keyspace: keyspace.id, message: `the key could not be read: ${String(error)}` })
+  }
+}
+
+/** `storeKeyOrError` as an effect. */
+export const storeKeyOf = <K>(keyspace: Keyspace<K, any>, key: K): Effect.Effect<string, InvalidKey> =>
+  Effect.suspend(() => {
+    const storeKey = storeKeyOrError(keyspace, key)
+    return typeof storeKey === "string" ? Effect.succeed(storeKey) : Effect.fail(storeKey)
+  })
+
+/** The tags of `key`, or `InvalidKey` when the keyspace's `tags` function throws or returns non-strings. */
+export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<string> | undefined => {
+  if (keyspace.tags === undefined) return undefined
+  let tags: unknown
+  try {
+    tags = keyspace.tags(key)
+  } catch (error) {
+    throw new InvalidKey({
+      keyspace: keyspace.id,
+      message: `the keyspace's tags function threw: ${String(error)}`,
+    })
+  }
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string"))
+    throw new InvalidKey({
+      keyspace: keyspace.id,
+      message: "the keyspace's tags function must return strings",
+    })
+  return tags
+}
+
+/** The lifetime of an entry written with `options`: the keyspace's, or the overrides (one rule for both). */
+export const lifetimeOf = (
+  keyspace: Keyspace<any, any>,
+  options: WriteOptions | undefined,
+): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration | InvalidArgument> =>
+  options === undefined
+    ? Effect.succeed({ ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis })
+    : Effect.try({
+        try: () => {
+          const { ttl, staleFor } = readOptions(options, ["ttl", "staleFor"])
+          return ttl === undefined && staleFor === undefined
+            ? { ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis }
+            : lifetime(
+                ttl === undefined ? keyspace.ttlMillis : (ttl as never),
+                staleFor === undefined ? keyspace.staleForMillis : (staleFor as never),
+                `${keyspace.id}: per-call options`,
+              )
+        },
+        catch: (error) => error as InvalidDuration | InvalidArgument,
+      })
+
+/**
+ * Copies the named fields of a per-call options object, or throws
+ * `InvalidArgument` when it is not an object or cannot be read (a proxy or
+ * getter that throws): options are read once, before any I/O.
+ */
+export const readOptions = <N extends string>(
+  options: unknown,
+  names: ReadonlyArray<N>,
+): { readonly [K in N]: unknown } => {
+  if (typeof options !== "object" || options === null)
+    throw new InvalidArgument({
+      argument: "options",
+      message: `per-call options must be an object, got ${options === null ? "null" : typeof options}`,
+    })
+  const out = {} as Record<N, unknown>
+  try {
+    for (const name of names) out[name] = (options as Record<string, unknown>)[name]
+  } catch (error) {
+    throw new InvalidArgument({
+      argument: "options",
+      message: `the per-call options could not be read: ${String(error)}`,
+    })
+  }
+  return out
+}
