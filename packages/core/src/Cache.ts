@@ -33,9 +33,11 @@ import type { CircuitState } from "./internal/circuit.ts"
 import { monotonicMillis } from "./internal/clock.ts"
 import * as BusEvents from "./internal/engine/busEvents.ts"
 import * as Config from "./internal/engine/config.ts"
+import * as Flights from "./internal/engine/flights.ts"
 import * as L1View from "./internal/engine/l1View.ts"
 import * as Leases from "./internal/engine/leases.ts"
 import * as Load from "./internal/engine/load.ts"
+import * as LoadMany from "./internal/engine/loadMany.ts"
 import * as Read from "./internal/engine/read.ts"
 import * as SharedTier from "./internal/engine/sharedTier.ts"
 import type { Counts } from "./internal/engine/telemetry.ts"
@@ -100,6 +102,25 @@ export interface Service {
   ) => Effect.Effect<
     V,
     E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout | LoaderCycle,
+    R
+  >
+  /**
+   * The fresh values of many keys, in order; on misses, calls `loadMany`
+   * **once** with every key this process must load (after L1, and L2 in one
+   * round trip), stores each row and returns it. A row `loadMany` returns as
+   * `undefined` is not found: `None`, not cached. Keys in flight are joined;
+   * with leases, keys another process is loading are waited for. Fails with
+   * `InvalidValue` when `loadMany` returns a different number of rows than
+   * keys (nothing is stored).
+   */
+  readonly getOrSetMany: <K, V, E, R>(
+    keyspace: Keyspace<K, V>,
+    keys: ReadonlyArray<NoInfer<K>>,
+    loadMany: (keys: ReadonlyArray<NoInfer<K>>) => Effect.Effect<ReadonlyArray<NoInfer<V> | undefined>, E, R>,
+    options?: LoadOptions,
+  ) => Effect.Effect<
+    ReadonlyArray<Option.Option<V>>,
+    E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | Timeout | LoaderCycle,
     R
   >
   /** Stores `value` under `key` (L2, then L1, then the bus). */
@@ -235,6 +256,7 @@ export const make = Effect.fnUntraced(function* (
   const busEvents = BusEvents.make(bus, l2, l1, guard, health, telemetry, runFork)
   const writes = Writes.make(config, l1, shared, busEvents, guard, wallNow)
   const leaseStep = config.lease === undefined ? undefined : Leases.make(config, shared, busEvents, telemetry)
+  const flights = Flights.make(scope, l1, guard, telemetry, monoNow)
   const loads = Load.make(
     config,
     scope,
@@ -244,9 +266,22 @@ export const make = Effect.fnUntraced(function* (
     writes,
     leaseStep,
     guard,
+    flights,
+    telemetry,
+    traced,
+  )
+  const getOrSetMany = LoadMany.make(
+    config,
+    l1,
+    shared,
+    leaseStep,
+    guard,
+    flights,
+    loads,
     telemetry,
     monoNow,
-    traced,
+    wallNow,
+    scope,
   )
   const reads = Read.make(config, l1, shared, guard, telemetry, wallNow, loads.load)
   if (bus !== undefined) yield* bus.subscribe(busEvents.onEvent)
@@ -269,6 +304,7 @@ export const make = Effect.fnUntraced(function* (
 
   return Cache.of({
     ...reads,
+    getOrSetMany,
     set: writes.set,
     update: Update.make(l1, shared, writes, wallNow),
     delete: writes.delete,
@@ -284,7 +320,7 @@ export const make = Effect.fnUntraced(function* (
         l1Entries: l1.tier?.sieve.size ?? 0,
         l1Bytes: l1.tier?.sieve.bytes ?? 0,
         fillsInFlight: guard.size,
-        flightsInProgress: loads.flights(),
+        flightsInProgress: flights.size(),
         leaseWaiters: busEvents.waiters(),
       }
     },

@@ -15,7 +15,7 @@ import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
 import { CacheClosed, InvalidArgument, LoaderCycle, LoaderFailed } from "./Errors.ts"
-import * as Load from "./internal/engine/load.ts"
+import * as Load from "./internal/engine/flights.ts"
 import { type Counter, isKeyspace, type Keyspace } from "./Keyspace.ts"
 import type { Store } from "./Store.ts"
 
@@ -48,6 +48,18 @@ export interface KeyspaceClient<K, V> {
   update(key: K, f: (current: V | undefined) => V, options?: WriteOptions): Promise<V>
   delete(key: K): Promise<void>
   getMany(keys: ReadonlyArray<K>): Promise<Array<V | undefined>>
+  /**
+   * The fresh values of many keys, in order; the misses are loaded with one
+   * `loadMany` call (rows in the order of the keys it is given, `undefined`
+   * for a key with no row: answered as `undefined`, not cached).
+   */
+  getOrSetMany(
+    keys: ReadonlyArray<K>,
+    loadMany: (
+      keys: ReadonlyArray<K>,
+    ) => ReadonlyArray<V | undefined> | Promise<ReadonlyArray<V | undefined>>,
+    options?: LoadOptions,
+  ): Promise<Array<V | undefined>>
   setMany(entries: ReadonlyArray<readonly [K, V]>, options?: WriteOptions): Promise<void>
   /** Removes every entry of the keyspace. */
   clear(): Promise<void>
@@ -162,19 +174,22 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         argument: "keyspace",
         message: "cache.keyspace takes a keyspace from Keyspace.make",
       })
-    const loaderOf = (loader: (key: K) => V | Promise<V>) => (key: K) =>
-      Effect.gen(function* () {
-        const flight = yield* Load.CurrentFlight
-        return yield* Effect.tryPromise({
-          try: () =>
-            flight === undefined
-              ? Promise.resolve(loader(key))
-              : loading.run(flight, async () => loader(key)),
-          // A cycle found further down is the caller's error too: it passes through unwrapped.
-          catch: (cause) =>
-            cause instanceof LoaderCycle ? cause : new LoaderFailed({ keyspace: keyspace.id, cause }),
+    /** A Promise loader (of a key, or of many) as an effect, inside its flight's async context. */
+    const loaderOf =
+      <A, B>(loader: (input: A) => B | Promise<B>) =>
+      (input: A) =>
+        Effect.gen(function* () {
+          const flight = yield* Load.CurrentFlight
+          return yield* Effect.tryPromise({
+            try: () =>
+              flight === undefined
+                ? Promise.resolve(loader(input))
+                : loading.run(flight, async () => loader(input)),
+            // A cycle found further down is the caller's error too: it passes through unwrapped.
+            catch: (cause) =>
+              cause instanceof LoaderCycle ? cause : new LoaderFailed({ keyspace: keyspace.id, cause }),
+          })
         })
-      })
     const peek = (key: K) => {
       if (closed) throw closedError()
       return service.peekUnsafe(keyspace, key)
@@ -207,6 +222,14 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
       set: (key, value, options) => run(service.set(keyspace, key, value, options)),
       update: (key, f, options) => run(service.update(keyspace, key, f, options)),
       delete: (key) => run(service.delete(keyspace, key)),
+      getOrSetMany(keys, loadMany, options) {
+        if (typeof loadMany !== "function")
+          return Promise.reject(
+            new InvalidArgument({ argument: "loadMany", message: "getOrSetMany takes a loadMany function" }),
+          )
+        const effect = service.getOrSetMany(keyspace, keys, loaderOf(loadMany), options)
+        return run(effect).then((found) => found.map(Option.getOrUndefined))
+      },
       getMany: (keys) =>
         run(service.getMany(keyspace, keys)).then((found) => found.map(Option.getOrUndefined)),
       setMany: (entries, options) => run(service.setMany(keyspace, entries, options)),

@@ -87,6 +87,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     return version
   }
 
+  const versionedRead = (space: string, key: string) => {
+    const slot = live(space, key, now())
+    return { value: slot?.bytes?.slice(), version: slot?.version ?? 0 }
+  }
+
   const service: Service = {
     name: "memory",
     capabilities: { local: true },
@@ -141,11 +146,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         sieve.deleteSpace(space)
       }),
     versioned: {
-      get: (space, key) =>
-        Effect.sync(() => {
-          const slot = live(space, key, now())
-          return { value: slot?.bytes?.slice(), version: slot?.version ?? 0 }
-        }),
+      get: (space, key) => Effect.sync(() => versionedRead(space, key)),
+      getMany: (space, keys) => Effect.sync(() => keys.map((key) => versionedRead(space, key))),
       fill: (space, key, value, ttlMillis, expectedVersion) =>
         Effect.sync(() => {
           const at = now()

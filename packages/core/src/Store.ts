@@ -51,6 +51,11 @@ export interface VersionedValue {
 export interface Versioned {
   /** The bytes under `key` and its version, in one round trip. */
   readonly get: (space: string, key: string) => Effect.Effect<VersionedValue, StoreError>
+  /** `get` for many keys, in the order given, in one round trip where the store allows it. */
+  readonly getMany: (
+    space: string,
+    keys: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<VersionedValue>, StoreError>
   /**
    * Writes `value` only if the key's version is still `expectedVersion` (as
    * read before loading); returns whether it wrote. A write, delete or other

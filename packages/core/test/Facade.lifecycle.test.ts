@@ -268,3 +268,31 @@ describe("numbers are checked before any I/O", () => {
     void InvalidValue
   })
 })
+
+describe("getOrSetMany and update through the facade", () => {
+  it("getOrSetMany loads the misses with one call and answers undefined for a key with no row", async () => {
+    const cache = await createCache({ l2: MemoryStore.layer() })
+    const items = cache.keyspace(Items)
+    await items.set("cached", "c")
+    const calls: Array<ReadonlyArray<string>> = []
+    const rows = await items.getOrSetMany(["a", "cached", "gone"], async (keys) => {
+      calls.push(keys)
+      return keys.map((k) => (k === "gone" ? undefined : `row:${k}`))
+    })
+    expect(rows).toEqual(["row:a", "c", undefined])
+    expect(calls).toEqual([["a", "gone"]])
+    await cache.close()
+  })
+
+  it("update keeps every concurrent change", async () => {
+    const cache = await createCache({ l2: MemoryStore.layer() })
+    const items = cache.keyspace(Items)
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => items.update("list", (current) => `${current ?? ""}${i},`)),
+    )
+    expect((await items.get("list"))!.split(",").filter(Boolean).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(i)).sort(),
+    )
+    await cache.close()
+  })
+})

@@ -236,13 +236,14 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     Effect.forkScoped,
   )
 
-  const getMany = (space: string, keys: ReadonlyArray<string>) =>
-    Effect.flatMap(generationOf(space), (generation) => {
+  /** MGET of `keys` (one per hash slot on a Cluster, all in flight at once), each reply read by `parse`. */
+  const mget = <A>(space: string, keys: ReadonlyArray<string>, parse: (bytes: Buffer | null) => A) =>
+    Effect.flatMap(generationOf(space), (generation): Effect.Effect<ReadonlyArray<A>, StoreError> => {
       if (keys.length === 0) return Effect.succeed([])
       const fullKeys = keys.map((key) => keyOf(space, generation, key))
       if (!isCluster(client)) {
         return call("getMany", () => client.mgetBuffer(...fullKeys)).pipe(
-          Effect.map((found) => found.map(storedValue)),
+          Effect.map((found) => found.map(parse)),
         )
       }
       // A Cluster refuses cross-slot MGET: one MGET per slot, all in flight at once.
@@ -254,12 +255,12 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         else group.push(i)
       })
       return call("getMany", async () => {
-        const out = new Array<Uint8Array | undefined>(keys.length)
+        const out = new Array<A>(keys.length)
         await Promise.all(
           [...bySlot.values()].map(async (indexes) => {
             const found = await client.mgetBuffer(...indexes.map((i) => fullKeys[i]!))
             indexes.forEach((index, j) => {
-              out[index] = storedValue(found[j] ?? null)
+              out[index] = parse(found[j] ?? null)
             })
           }),
         )
@@ -276,7 +277,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     name: "redis",
     capabilities: { local: false },
     get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(storedValue)),
-    getMany,
+    getMany: (space, keys) => mget(space, keys, storedValue),
     set: (space, key, value, ttlMillis) => keyed("set", space, key, (k) => writeValue(k, value, ttlMillis)),
     setMany: (space, writes) =>
       Effect.flatMap(generationOf(space), (generation) =>
@@ -305,6 +306,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       ),
     versioned: {
       get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
+      // The version travels in each value's header, so the MGET of getMany reads it for free.
+      getMany: (space, keys) => mget(space, keys, versionedValue),
       fill: (space, key, value, ttlMillis, expectedVersion) =>
         keyed("fill", space, key, (k) =>
           runScript(

@@ -177,6 +177,45 @@ describe("update on a real Redis", () => {
   })
 })
 
+describe("getOrSetMany on a real Redis", () => {
+  it("two caches with their own connections ask overlapping batches at once: each key is loaded once, and a fresh cache reads every row", async () => {
+    const Rows = Keyspace.make({
+      name: "redis.rows",
+      key: Schema.String,
+      value: Schema.String,
+      ttl: "1 minute",
+    })
+    const stores = await Promise.all([1, 2].map(() => openStore({ url: inject("redisUrl"), prefix })))
+    try {
+      const [a, b] = await Promise.all(
+        stores.map((s) => Effect.runPromise(Scope.provide(Cache.make({}, s.store), scope))),
+      )
+      const run = randomUUID().slice(0, 8)
+      const keys = Array.from({ length: 12 }, (_, i) => `${run}-${i}`)
+      const loaded: Array<string> = []
+      const loadMany = (batch: ReadonlyArray<string>) =>
+        Effect.sync(() => loaded.push(...batch)).pipe(
+          Effect.andThen(Effect.sleep(50)),
+          Effect.as(batch.map((k) => `row:${k}`)),
+        )
+      const [first, second] = await Promise.all([
+        run_(a!.getOrSetMany(Rows, keys.slice(0, 8), loadMany)),
+        run_(b!.getOrSetMany(Rows, keys.slice(4), loadMany)),
+      ])
+      expect(first.map(Option.getOrUndefined)).toEqual(keys.slice(0, 8).map((k) => `row:${k}`))
+      expect(second.map(Option.getOrUndefined)).toEqual(keys.slice(4).map((k) => `row:${k}`))
+      expect([...loaded].sort()).toEqual([...keys].sort())
+      const fresh = await makeCache({})
+      const read = await run_(fresh.getMany(Rows, keys))
+      expect(read.map(Option.getOrUndefined)).toEqual(keys.map((k) => `row:${k}`))
+    } finally {
+      for (const s of stores) await s.close()
+    }
+  })
+})
+
+const run_ = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+
 describe("keys on a Redis Cluster", () => {
   it("a keyspace with a keyspace-wide hash tag puts every key in one slot; others spread over the slots", async () => {
     const nodes = inject("clusterNodes")

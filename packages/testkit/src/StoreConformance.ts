@@ -339,6 +339,25 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect(outcomes.filter(Boolean)).toHaveLength(1)
     })
 
+    it("versioned: getMany answers what get answers for each key, in order, versions included", async () => {
+      const { store, run, space } = harness
+      const versioned = store.versioned
+      if (versioned === undefined) return
+      const s = space("vgetmany")
+      await run(store.set(s, "a", text("one"), 60_000))
+      await run(store.delete(s, "b"))
+      await run(versioned.fill(s, "c", text("three"), 60_000, 0))
+      const keys = ["c", "missing", "a", "b"]
+      const many = await run(versioned.getMany(s, keys))
+      const one = await Promise.all(keys.map((k) => run(versioned.get(s, k))))
+      expect(
+        many.map((r) => [r.value === undefined ? undefined : new TextDecoder().decode(r.value), r.version]),
+      ).toEqual(
+        one.map((r) => [r.value === undefined ? undefined : new TextDecoder().decode(r.value), r.version]),
+      )
+      expect(await run(versioned.getMany(s, []))).toEqual([])
+    })
+
     it("versioned: every version the store reports works as the base of a fill, after writes, deletes and fills alike (a chain of 30)", async () => {
       const { store, run, space } = harness
       const versioned = store.versioned

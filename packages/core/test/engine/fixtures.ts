@@ -63,7 +63,11 @@ export const flaky = (store: Store.Service) => {
     delete: wrap(store.delete),
     increment: wrap(store.increment),
     clear: wrap(store.clear),
-    versioned: { get: wrap(store.versioned!.get), fill: wrap(store.versioned!.fill) },
+    versioned: {
+      get: wrap(store.versioned!.get),
+      getMany: wrap(store.versioned!.getMany),
+      fill: wrap(store.versioned!.fill),
+    },
     leases: { acquire: wrap(store.leases!.acquire), release: wrap(store.leases!.release) },
   }
   return { store: wrapped, state }

@@ -67,6 +67,7 @@ export const scheduledStore = (inner: Store.Service, hooks: Hooks): Store.Servic
         ? undefined
         : {
             get: (space, key) => around(`vget ${key}`, inner.versioned!.get(space, key)),
+            getMany: (space, keys) => around("vgetMany", inner.versioned!.getMany(space, keys)),
             fill: (space, key, value, ttl, expected) =>
               around(`fill ${key}@${expected}`, inner.versioned!.fill(space, key, value, ttl, expected)),
           },

@@ -95,6 +95,7 @@ const probeStore = (inner: Store.Service, probe: Probe): Store.Service => {
                   }),
                 ),
               ),
+            getMany: (space, keys) => counted(versioned.getMany(space, keys)),
             fill: (space, key, value, ttl, expected) =>
               counted(versioned.fill(space, key, value, ttl, expected)),
           },
