@@ -17,11 +17,36 @@ import { writeDocsTable } from "./docs.ts"
 import type { Results, WorkloadResult } from "./report.ts"
 import type { Workload } from "./workload.ts"
 import { W8, W9, W10, W11, W12 } from "./workloads/cluster.ts"
+import { F1, F2, F3, F4, F5, F6, F7, F8 } from "./workloads/facade.ts"
 import { W15 } from "./workloads/heap.ts"
 import { W1, W2, W3, W4 } from "./workloads/l1.ts"
 import { W5, W6, W7, W13, W14 } from "./workloads/l2.ts"
 
-const all: ReadonlyArray<Workload> = [W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, W12, W13, W14, W15]
+const all: ReadonlyArray<Workload> = [
+  W1,
+  W2,
+  W3,
+  W4,
+  W5,
+  W6,
+  W7,
+  W8,
+  W9,
+  W10,
+  W11,
+  W12,
+  W13,
+  W14,
+  W15,
+  F1,
+  F2,
+  F3,
+  F4,
+  F5,
+  F6,
+  F7,
+  F8,
+]
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(name)

@@ -92,6 +92,9 @@ export interface Options<KS extends AnySchema, VS extends AnySchema> {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
+/** Most scalar keys a keyspace remembers the lookup encoding of (see `lookupKey`). */
+const LOOKUP_MEMO = 10_000
+
 const build = <K, V>(
   kind: "entry" | "counter",
   options: Options<Schema.Codec<K, any, never, never>, Schema.Codec<V, any, never, never>>,
@@ -151,13 +154,27 @@ const build = <K, V>(
   // without running the schema. A key that fails the schema then yields a string no valid key has
   // (the encoding is injective), so it can only miss; the miss path validates and reports it.
   const untransformed = SchemaAST.toEncoded(options.key.ast) === options.key.ast
+  const encodeLookup = (key: K): string | undefined => {
+    try {
+      return KeyEncoding.storeKey(id, hashTagOf(key), encodeBody(key))
+    } catch {
+      return undefined
+    }
+  }
+  // Scalar keys (`"user:42"`, `42`) are remembered with their encoding: a hit then costs one Map read of the
+  // key, instead of encoding it (NFC, escaping) and hashing a new string every time. Bounded: forgotten in full
+  // past LOOKUP_MEMO entries. Struct keys are fresh objects per call, so their compiled encoder runs instead.
+  const memo = new Map<unknown, string | undefined>()
   const lookupKey = untransformed
     ? (key: K): string | undefined => {
-        try {
-          return KeyEncoding.storeKey(id, hashTagOf(key), encodeBody(key))
-        } catch {
-          return undefined
+        if (typeof key !== "string" && typeof key !== "number") return encodeLookup(key)
+        let found = memo.get(key)
+        if (found === undefined && !memo.has(key)) {
+          if (memo.size >= LOOKUP_MEMO) memo.clear()
+          found = encodeLookup(key)
+          memo.set(key, found)
         }
+        return found
       }
     : (): undefined => undefined
   return {
