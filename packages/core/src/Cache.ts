@@ -30,7 +30,7 @@ import type {
   UpdateConflict,
 } from "./Errors.ts"
 import type { CircuitState } from "./internal/circuit.ts"
-import { monotonicMillis } from "./internal/clock.ts"
+import { isLive, monotonicMillis } from "./internal/clock.ts"
 import * as BusEvents from "./internal/engine/busEvents.ts"
 import * as Config from "./internal/engine/config.ts"
 import * as Flights from "./internal/engine/flights.ts"
@@ -251,7 +251,17 @@ export const make = Effect.fnUntraced(function* (
   const telemetry = Telemetry.make(config.name, context, runFork)
   const guard = new FillGuard(!config.fillGuards)
   const health: L1View.BusHealth = { down: false }
-  const l1 = L1View.make(config, monoNow, wallNow, guard, telemetry, bus, l2 !== undefined, health)
+  const l1 = L1View.make(
+    config,
+    monoNow,
+    wallNow,
+    guard,
+    telemetry,
+    bus,
+    l2 !== undefined,
+    health,
+    isLive(clock),
+  )
   const shared = SharedTier.make(config, l2, l1, telemetry, monoNow, wallNow, traced)
   const busEvents = BusEvents.make(bus, l2, l1, guard, health, telemetry, runFork)
   const writes = Writes.make(config, l1, shared, busEvents, guard, wallNow)

@@ -131,6 +131,17 @@ const build = <K, V>(
   const hashTagOf = (key: K) =>
     typeof hashTagOption === "function" ? KeyEncoding.escapeSegment(String(hashTagOption(key))) : keyspaceTag
   const storeKey = (key: K): string => {
+    // A scalar key of an untransformed schema is its own encoded form: checking it is enough, and its
+    // encoding is the one lookups remember. Objects take the full path (it strips what the schema does not
+    // declare, at every depth).
+    if (
+      isScalarKey !== undefined &&
+      (typeof key === "string" || typeof key === "number") &&
+      isScalarKey(key)
+    ) {
+      const found = lookupKey(key)
+      if (found !== undefined) return found
+    }
     let encoded: Result.Result<unknown, Schema.SchemaError>
     try {
       encoded = encodeKey(key)
@@ -165,6 +176,7 @@ const build = <K, V>(
   // key, instead of encoding it (NFC, escaping) and hashing a new string every time. Bounded: forgotten in full
   // past LOOKUP_MEMO entries. Struct keys are fresh objects per call, so their compiled encoder runs instead.
   const memo = new Map<unknown, string | undefined>()
+  const isScalarKey = untransformed ? Schema.is(options.key as Schema.Codec<K, unknown>) : undefined
   const lookupKey = untransformed
     ? (key: K): string | undefined => {
         if (typeof key !== "string" && typeof key !== "number") return encodeLookup(key)

@@ -39,7 +39,7 @@ describe("the SIEVE bounded map behind the memory tiers", () => {
       ),
       { numRuns: 5_000 },
     )
-  })
+  }, 60_000)
 
   it("keeps visited entries over unvisited ones", () => {
     const sieve = new Sieve<Slot>({ maxEntries: 3, maxBytes: 1_000 })

@@ -11,3 +11,6 @@ const liveClock = Context.get(Context.empty(), Clock.Clock)
  */
 export const monotonicMillis = (clock: Clock.Clock): (() => number) =>
   clock === liveClock ? () => performance.now() : () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
+/** Whether `clock` is Effect's live clock (its monotonic time is `performance.now()`). */
+export const isLive = (clock: Clock.Clock): boolean => clock === liveClock

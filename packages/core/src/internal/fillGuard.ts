@@ -7,7 +7,9 @@
  *
  * Why tickets and not per-key counters: only fills in flight need tracking,
  * so memory is bounded by concurrency, not by the number of keys ever
- * invalidated.
+ * invalidated. Most keys have one fill in flight at a time, so a key holds
+ * its ticket directly and a set only when there are several (an L2 hit takes
+ * and ends a ticket: no allocation beyond the ticket itself).
  */
 import { getOrCreate } from "./maps.ts"
 
@@ -18,32 +20,41 @@ export interface Ticket {
   voided: boolean
 }
 
+type Held = Ticket | Set<Ticket>
+
 export class FillGuard {
-  private readonly bySpace = new Map<string, Map<string, Set<Ticket>>>()
+  /** Fills in flight by space and key; a space's map stays once made (spaces are few). */
+  private readonly bySpace = new Map<string, Map<string, Held>>()
   private readonly byTag = new Map<string, Set<Ticket>>()
+  private inFlight = 0
   /** For tests that show the guard is needed: tickets are never voided. */
   constructor(private readonly disabled = false) {}
 
   begin(space: string, key: string, tags: ReadonlyArray<string> | undefined): Ticket {
     const ticket: Ticket = { space, key, tags, voided: false }
-    getOrCreate(
-      getOrCreate(this.bySpace, space, () => new Map()),
-      key,
-      () => new Set<Ticket>(),
-    ).add(ticket)
+    const keys = getOrCreate(this.bySpace, space, () => new Map<string, Held>())
+    const held = keys.get(key)
+    if (held === undefined) keys.set(key, ticket)
+    else if (held instanceof Set) held.add(ticket)
+    else keys.set(key, new Set([held, ticket]))
     if (tags !== undefined) {
       for (const tag of tags) getOrCreate(this.byTag, tag, () => new Set<Ticket>()).add(ticket)
     }
+    this.inFlight++
     return ticket
   }
 
   /** Ends a fill; returns whether it may still be stored. */
   end(ticket: Ticket): boolean {
     const keys = this.bySpace.get(ticket.space)
-    const tickets = keys?.get(ticket.key)
-    tickets?.delete(ticket)
-    if (tickets?.size === 0) keys!.delete(ticket.key)
-    if (keys?.size === 0) this.bySpace.delete(ticket.space)
+    const held = keys?.get(ticket.key)
+    if (held === ticket) {
+      keys!.delete(ticket.key)
+      this.inFlight--
+    } else if (held instanceof Set && held.delete(ticket)) {
+      if (held.size === 0) keys!.delete(ticket.key)
+      this.inFlight--
+    }
     if (ticket.tags !== undefined) {
       for (const tag of ticket.tags) {
         const tagged = this.byTag.get(tag)
@@ -60,30 +71,34 @@ export class FillGuard {
   }
 
   voidKey(space: string, key: string): void {
-    this.voidAll(this.bySpace.get(space)?.get(key))
+    const held = this.bySpace.get(space)?.get(key)
+    if (held !== undefined) this.voidHeld(held)
   }
 
   voidTag(tag: string): void {
-    this.voidAll(this.byTag.get(tag))
+    const tagged = this.byTag.get(tag)
+    if (tagged !== undefined) for (const ticket of tagged) this.voidOne(ticket)
   }
 
   voidSpace(space: string): void {
-    for (const tickets of this.bySpace.get(space)?.values() ?? []) this.voidAll(tickets)
+    for (const held of this.bySpace.get(space)?.values() ?? []) this.voidHeld(held)
   }
 
   voidEverything(): void {
-    for (const keys of this.bySpace.values()) for (const tickets of keys.values()) this.voidAll(tickets)
+    for (const keys of this.bySpace.values()) for (const held of keys.values()) this.voidHeld(held)
   }
 
   /** Fills in flight: 0 at quiescence. */
   get size(): number {
-    let n = 0
-    for (const keys of this.bySpace.values()) for (const tickets of keys.values()) n += tickets.size
-    return n
+    return this.inFlight
   }
 
-  private voidAll(tickets: Iterable<Ticket> | undefined): void {
-    if (this.disabled || tickets === undefined) return
-    for (const ticket of tickets) ticket.voided = true
+  private voidHeld(held: Held): void {
+    if (held instanceof Set) for (const ticket of held) this.voidOne(ticket)
+    else this.voidOne(held)
+  }
+
+  private voidOne(ticket: Ticket): void {
+    if (!this.disabled) ticket.voided = true
   }
 }

@@ -73,7 +73,10 @@ export interface L1View {
   readonly distrust: (reason: string) => void
 }
 
-/** Builds the L1 view; `monoNow` is the cache's monotonic clock, `wallNow` its wall clock (ms). */
+/**
+ * Builds the L1 view; `monoNow` is the cache's monotonic clock, `wallNow` its
+ * wall clock (ms); `liveClock` says `monoNow` is `performance.now()`.
+ */
 export const make = (
   config: Config,
   monoNow: () => number,
@@ -83,6 +86,7 @@ export const make = (
   bus: BusService | undefined,
   l2Present: boolean,
   health: BusHealth,
+  liveClock: boolean,
 ): L1View => {
   const { counts, emit } = telemetry
   const l1 = config.l1 === undefined ? undefined : new L1(config.l1, monoNow)
@@ -104,8 +108,10 @@ export const make = (
       if (slot.expiresAt <= now || slot.tagVersions !== undefined) l1!.alive(space, key)
       return MISS
     }
+    // The bus's clock is `performance.now()`; so is L1's unless a test clock drives it: read it once.
     if (
-      (health.down || (lastHeard !== undefined && performance.now() - lastHeard() > silenceBound)) &&
+      (health.down ||
+        (lastHeard !== undefined && (liveClock ? now : performance.now()) - lastHeard() > silenceBound)) &&
       now - slot.filledAt > busDownMaxTtl
     ) {
       return MISS
