@@ -162,8 +162,10 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("Inva
 
 /**
  * The cache was closed: the call came after `close()`, or was still in
- * flight when `close()` ran (its work was interrupted). Nothing more is
- * read or written by this cache.
+ * flight when `close()` ran (its work was interrupted, or ended after the
+ * close; a write in flight may or may not have reached the store, like any
+ * write whose connection closes). Nothing more is read or written by this
+ * cache.
  */
 export class CacheClosed extends Schema.TaggedError<CacheClosed>()("CacheClosed", {
   message: Schema.String,

@@ -167,9 +167,9 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
   const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
     if (closed) return Promise.reject(closedError())
     return runExit(inFlight(effect)).then((exit) => {
+      // Whatever ends after `close()` ran is reported as closed, success or not: the cache is gone.
+      if (closed || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) throw closedError()
       if (Exit.isSuccess(exit)) return exit.value
-      // Interrupted: only `close()` interrupts the cache's work.
-      if (closed || Cause.hasInterruptsOnly(exit.cause)) throw closedError()
       throw Cause.squash(exit.cause)
     })
   }
