@@ -92,6 +92,24 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     return { value: slot?.bytes?.slice(), version: slot?.version ?? 0 }
   }
 
+  const takeLease = (
+    space: string,
+    key: string,
+    ttlMillis: number,
+    expectedVersion: number | undefined,
+  ): LeaseResult => {
+    const at = now()
+    const held = getOrCreate(leases, space, () => new Map())
+    const current = held.get(key)
+    if (current !== undefined && current.expiresAt > at) return { _tag: "Held" }
+    if (expectedVersion !== undefined && (live(space, key, at)?.version ?? 0) !== expectedVersion) {
+      return { _tag: "Changed" }
+    }
+    const token = randomUUID()
+    held.set(key, { token, expiresAt: at + ttlMillis })
+    return { _tag: "Acquired", token }
+  }
+
   const service: Service = {
     name: "memory",
     capabilities: { local: true },
@@ -159,17 +177,12 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     refresh: undefined,
     leases: {
       acquire: (space, key, ttlMillis, expectedVersion) =>
-        Effect.sync((): LeaseResult => {
-          const at = now()
-          const held = getOrCreate(leases, space, () => new Map())
-          const current = held.get(key)
-          if (current !== undefined && current.expiresAt > at) return { _tag: "Held" }
-          if (expectedVersion !== undefined && (live(space, key, at)?.version ?? 0) !== expectedVersion) {
-            return { _tag: "Changed" }
-          }
-          const token = randomUUID()
-          held.set(key, { token, expiresAt: at + ttlMillis })
-          return { _tag: "Acquired", token }
+        Effect.sync(() => takeLease(space, key, ttlMillis, expectedVersion)),
+      readOrAcquire: (space, key, ttlMillis) =>
+        Effect.sync(() => {
+          const read = versionedRead(space, key)
+          if (read.value !== undefined) return { read, lease: undefined }
+          return { read, lease: takeLease(space, key, ttlMillis, undefined) }
         }),
       release: (space, key, token) =>
         Effect.sync(() => {

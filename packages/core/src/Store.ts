@@ -70,6 +70,12 @@ export interface Versioned {
   ) => Effect.Effect<boolean, StoreError>
 }
 
+/** What `Leases.readOrAcquire` found: the key's bytes and version, and the lease when it was tried. */
+export interface ReadOrLease {
+  readonly read: VersionedValue
+  readonly lease: LeaseResult | undefined
+}
+
 /** What taking a lease did. */
 export type LeaseResult =
   | { readonly _tag: "Acquired"; readonly token: string }
@@ -96,6 +102,16 @@ export interface Leases {
   ) => Effect.Effect<LeaseResult, StoreError>
   /** Releases the lease if `token` still holds it; returns whether it did. */
   readonly release: (space: string, key: string, token: string) => Effect.Effect<boolean, StoreError>
+  /**
+   * Optional: a versioned read that, when the key holds no value (absent or
+   * a tombstone), also tries to take its lease, in one atomic step and one
+   * round trip. `lease` is `undefined` when the key holds a value (nothing
+   * was attempted). It saves a cold load a round trip; without it the cache
+   * reads, then takes the lease conditionally on the version it read.
+   */
+  readonly readOrAcquire?:
+    | ((space: string, key: string, ttlMillis: number) => Effect.Effect<ReadOrLease, StoreError>)
+    | undefined
 }
 
 /**

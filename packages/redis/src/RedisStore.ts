@@ -41,6 +41,7 @@ import {
   type ConnectionOptions,
   createClient,
   runScript,
+  runScriptBuffer,
   socketTimeoutOf,
   toStoreError,
 } from "./internal/connection.ts"
@@ -347,6 +348,41 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             : taken === 0
               ? { _tag: "Held" }
               : { _tag: "Changed" }
+        }),
+      readOrAcquire: (space, key, ttlMillis) =>
+        keyed("read or lease", space, key, async (dataKey, generation): Promise<Store.ReadOrLease> => {
+          const leaseKey = leaseKeyOf(space, generation, key)
+          if (isCluster(client) && slotOf(dataKey) !== slotOf(leaseKey)) {
+            // Odd braces split the two keys over slots: read, then take the lease on the version read.
+            const read = versionedValue(await client.getBuffer(dataKey))
+            if (read.value !== undefined) return { read, lease: undefined }
+            const token = randomUUID()
+            const taken = await runScript(
+              client,
+              Scripts.acquireLease,
+              leaseKey,
+              token,
+              ttlMillis,
+              deadline(),
+            )
+            return { read, lease: notLate(taken) === 1 ? { _tag: "Acquired", token } : { _tag: "Held" } }
+          }
+          const token = randomUUID()
+          const reply = await runScriptBuffer(
+            client,
+            Scripts.readOrLease,
+            [dataKey, leaseKey],
+            token,
+            ttlMillis,
+            deadline(),
+          )
+          if (reply === Scripts.LATE) notLate(Scripts.LATE)
+          const [bytes, version, taken] = reply as [Buffer | null, Buffer | undefined, number | undefined]
+          if (bytes !== null) return { read: versionedValue(bytes), lease: undefined }
+          return {
+            read: { value: undefined, version: Number(version!.toString()) },
+            lease: taken === 1 ? { _tag: "Acquired", token } : { _tag: "Held" },
+          }
         }),
       release: (space, key, token) =>
         keyed("release lease", space, key, (_, generation) =>

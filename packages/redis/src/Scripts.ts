@@ -148,6 +148,25 @@ if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0`,
 )
 
+/**
+ * A read that takes the lease when the key holds no value: KEYS[1] data,
+ * KEYS[2] lease (same slot on a Cluster); ARGV token, ttl ms, deadline.
+ * Returns `{ bytes }` when the data key holds a value or a counter, else
+ * `{ false, version, taken }` (version as text, taken 1 or 0), or LATE.
+ */
+export const readOrLease = script<[token: string, ttlMillis: number, deadline: number], unknown>(
+  "strataReadOrLease",
+  `${refuseLate(3)}
+local current = redis.call('GET', KEYS[1])
+local kind = current and string.sub(current, 1, 1)
+if kind == 'v' or kind == 'c' then return { current } end
+local version = '0'
+if current then version = string.match(current, '^t(%d+):') or '0' end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return { false, version, 1 } end
+return { false, version, 0 }`,
+  2,
+)
+
 /** Releases a lease only if ARGV[1] is still its token. Returns 1 if released. */
 export const releaseLease = script<[token: string], number>(
   "strataReleaseLease",
@@ -173,6 +192,7 @@ export const all: ReadonlyArray<Script<any, any>> = [
   increment,
   acquireLeaseIfVersion,
   acquireLease,
+  readOrLease,
   releaseLease,
   clear,
 ]

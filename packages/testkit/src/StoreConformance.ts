@@ -453,6 +453,30 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect((await run(leases.acquire(s, "k", 1_000, current)))._tag).toBe("Held")
     })
 
+    it("leases: readOrAcquire reads a value without touching the lease, and leases a key that holds none", async () => {
+      const { store, run, space } = harness
+      const readOrAcquire = store.leases?.readOrAcquire
+      if (readOrAcquire === undefined) return
+      const s = space("read-or-lease")
+      await run(store.set(s, "v", text("value"), 60_000))
+      const hit = await run(readOrAcquire(s, "v", 1_000))
+      expect(new TextDecoder().decode(hit.read.value)).toBe("value")
+      expect(hit.lease).toBeUndefined()
+      expect((await run(store.leases!.acquire(s, "v", 1_000)))._tag).toBe("Acquired")
+      // Absent: the lease is taken, and held for the next caller.
+      const cold = await run(readOrAcquire(s, "cold", 1_000))
+      expect(cold.read).toEqual({ value: undefined, version: 0 })
+      expect(cold.lease?._tag).toBe("Acquired")
+      expect((await run(readOrAcquire(s, "cold", 1_000))).lease).toEqual({ _tag: "Held" })
+      // A tombstone: its version comes back with the lease, and a fill on it lands.
+      await run(store.delete(s, "gone"))
+      const gone = await run(readOrAcquire(s, "gone", 1_000))
+      expect(gone.read.value).toBeUndefined()
+      expect(gone.read.version).toBe((await run(store.versioned!.get(s, "gone"))).version)
+      expect(gone.lease?._tag).toBe("Acquired")
+      expect(await run(store.versioned!.fill(s, "gone", text("loaded"), 60_000, gone.read.version))).toBe(true)
+    })
+
     it("states what it can do once: its name, whether it is local, and its optional operations", () => {
       const { capabilities, name: storeName, versioned, leases } = harness.store
       expect(typeof storeName).toBe("string")

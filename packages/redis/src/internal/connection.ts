@@ -136,6 +136,18 @@ export const runScript = <Args extends ReadonlyArray<string | number | Uint8Arra
     ...args.map(binary),
   )
 
+/** `runScript`, with bulk replies as `Buffer`s (ioredis decodes them as UTF-8 text otherwise). */
+export const runScriptBuffer = <Args extends ReadonlyArray<string | number | Uint8Array>>(
+  client: Client,
+  script: Scripts.Script<Args, unknown>,
+  keys: string | ReadonlyArray<string>,
+  ...args: Args
+): Promise<unknown> =>
+  (client as unknown as Record<string, (...a: Array<unknown>) => Promise<unknown>>)[`${script.name}Buffer`]!(
+    ...(typeof keys === "string" ? [keys] : keys),
+    ...args.map(binary),
+  )
+
 /** ioredis sends only `Buffer`s as binary (other typed arrays become "1,2,3"): wrap without copying. */
 const binary = (arg: string | number | Uint8Array): string | number | Buffer =>
   arg instanceof Uint8Array && !Buffer.isBuffer(arg)

@@ -32,15 +32,28 @@ const lowerBound = async (node: Redis | Cluster): Promise<number> => {
   return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000) - t1
 }
 
-/** Makes the clock of `client`'s server(s); call `sync` once before the first `deadline`. */
+/** How many recent readings the offset is the best of. */
+const READINGS = 30
+
+/**
+ * Makes the clock of `client`'s server(s); call `sync` once before the first
+ * `deadline`. Every reading is a lower bound, too low by however long the
+ * reply waited to be read (a busy or descheduled process reads it late), so
+ * the offset is the highest of the recent readings: still a lower bound, and
+ * the tightest one. Without this, one late reading made deadlines early and
+ * healthy writes were refused as late.
+ */
 export const make = (client: Client): ServerClock => {
+  const readings: Array<number> = []
   let offset = Number.NaN
   return {
     deadline: (waitMillis) => Math.floor(performance.now() + offset + waitMillis),
     sync: async () => {
       const nodes = isCluster(client) ? client.nodes("master") : [client]
       const bounds = await Promise.all(nodes.map(lowerBound))
-      offset = Math.min(...bounds)
+      readings.push(Math.min(...bounds))
+      if (readings.length > READINGS) readings.shift()
+      offset = Math.max(...readings)
     },
   }
 }

@@ -156,16 +156,30 @@ export const make = (
       flight.ticket = ticket
       let token: string | undefined
       return yield* Effect.gen(function* () {
-        let read = yield* l2
-          .readThrough(keyspace, storeKey, ticket)
-          .pipe(Effect.catch(l2.recover(keyspace, "get", noRead(undefined))))
+        const leases = leaseStep !== undefined ? store?.leases : undefined
+        // With leases, a cold key is read and leased in one round trip where the store can.
+        const combined =
+          leases?.readOrAcquire !== undefined && config.fillGuards
+            ? yield* l2
+                .readOrAcquire(keyspace, storeKey, ticket, config.lease!.ttl)
+                .pipe(
+                  Effect.catch(l2.recover(keyspace, "get", { read: noRead(undefined), lease: undefined })),
+                )
+            : {
+                read: yield* l2
+                  .readThrough(keyspace, storeKey, ticket)
+                  .pipe(Effect.catch(l2.recover(keyspace, "get", noRead(undefined)))),
+                lease: undefined,
+              }
+        let read = combined.read
         if (read.fresh !== MISS) return read.fresh as V
         counts.misses++
         flight.stale = read.stale ?? l1.stale(keyspace, storeKey)
 
         // Cross-process stampede protection: one process loads, the others wait for its fill.
-        if (leaseStep !== undefined && store?.leases !== undefined) {
-          const leased = yield* leaseStep(store.leases, keyspace, storeKey, read, ticket)
+        if (combined.lease?._tag === "Acquired") token = combined.lease.token
+        else if (leases !== undefined) {
+          const leased = yield* leaseStep!(leases, keyspace, storeKey, read, ticket)
           if (leased.read.fresh !== MISS) return leased.read.fresh as V
           read = leased.read
           token = leased.token

@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, Result } from "effect"
 import * as Entry from "../../Entry.ts"
 import { type StoreError, StoreUnavailable } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
-import type { Service as StoreService, VersionedValue } from "../../Store.ts"
+import type { LeaseResult, Service as StoreService, VersionedValue } from "../../Store.ts"
 import { Circuit, type CircuitState } from "../circuit.ts"
 import type { Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
@@ -56,6 +56,16 @@ export interface SharedTier {
     storeKey: string,
     ticket: Ticket,
   ) => Effect.Effect<L2Read, StoreError>
+  /**
+   * `readThrough` that also takes the key's lease when it holds no value, in
+   * one round trip (the store must offer `leases.readOrAcquire`).
+   */
+  readonly readOrAcquire: <K, V>(
+    keyspace: Keyspace<K, V>,
+    storeKey: string,
+    ticket: Ticket,
+    ttlMillis: number,
+  ) => Effect.Effect<{ readonly read: L2Read; readonly lease: LeaseResult | undefined }, StoreError>
   /** Reports a store failure on a path that goes on without the store, and answers `fallback`. */
   readonly recover: <A>(
     keyspace: Keyspace<any, any>,
@@ -160,6 +170,37 @@ export const make = (
     return Effect.map(tagsCurrent(e.tagVersions), (current) => (current ? e : undefined))
   }
 
+  /** What a versioned read means for a caller: accepted, filled into L1 if the ticket holds, fresh or stale. */
+  const finishRead = (
+    keyspace: Keyspace<any, any>,
+    storeKey: string,
+    ticket: Ticket,
+    { value: bytes, version: read }: VersionedValue,
+  ): Effect.Effect<L2Read, StoreError> => {
+    const version = Number.isNaN(read) ? undefined : read
+    const finish = (entry: Entry.Entry<any> | undefined): L2Read => {
+      if (entry === undefined) return noRead(version)
+      const value = l1.fill(
+        keyspace,
+        storeKey,
+        entry.value,
+        bytes!,
+        entry.freshUntil,
+        entry.staleUntil,
+        entry.tagVersions,
+        ticket,
+      )
+      const wall = wallNow()
+      if (entry.freshUntil > wall) {
+        counts.hitsL2++
+        return { fresh: value, stale: undefined, version }
+      }
+      return { fresh: MISS, stale: { value, deadline: monoNow() + (entry.staleUntil - wall) }, version }
+    }
+    const accepted = accept(keyspace, storeKey, bytes)
+    return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))
+  }
+
   const readThrough: SharedTier["readThrough"] = (keyspace, storeKey, ticket) => {
     if (store === undefined) return Effect.succeed(noRead(undefined))
     const versioned = config.fillGuards ? store.versioned : undefined
@@ -167,31 +208,15 @@ export const make = (
       versioned === undefined
         ? Effect.map(store.get(keyspace.id, storeKey), (value) => ({ value, version: Number.NaN }))
         : versioned.get(keyspace.id, storeKey)
-    return Effect.flatMap(via("get", read), ({ value: bytes, version: read }) => {
-      const version = Number.isNaN(read) ? undefined : read
-      const finish = (entry: Entry.Entry<any> | undefined): L2Read => {
-        if (entry === undefined) return noRead(version)
-        const value = l1.fill(
-          keyspace,
-          storeKey,
-          entry.value,
-          bytes!,
-          entry.freshUntil,
-          entry.staleUntil,
-          entry.tagVersions,
-          ticket,
-        )
-        const wall = wallNow()
-        if (entry.freshUntil > wall) {
-          counts.hitsL2++
-          return { fresh: value, stale: undefined, version }
-        }
-        return { fresh: MISS, stale: { value, deadline: monoNow() + (entry.staleUntil - wall) }, version }
-      }
-      const accepted = accept(keyspace, storeKey, bytes)
-      return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))
-    })
+    return Effect.flatMap(via("get", read), (found) => finishRead(keyspace, storeKey, ticket, found))
   }
+
+  const readOrAcquire: SharedTier["readOrAcquire"] = (keyspace, storeKey, ticket, ttlMillis) =>
+    Effect.flatMap(
+      via("get", store!.leases!.readOrAcquire!(keyspace.id, storeKey, ttlMillis)),
+      ({ read, lease }) =>
+        Effect.map(finishRead(keyspace, storeKey, ticket, read), (found) => ({ read: found, lease })),
+    )
 
   const recover =
     <A>(keyspace: Keyspace<any, any>, operation: string, fallback: A) =>
@@ -211,6 +236,7 @@ export const make = (
     tagVersions,
     accept,
     readThrough,
+    readOrAcquire,
     recover,
   }
 }
