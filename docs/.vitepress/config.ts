@@ -13,6 +13,7 @@ export default defineConfig({
   // The pages link to each other; a dead link fails the build.
   ignoreDeadLinks: false,
   lastUpdated: false,
+  head: [["link", { rel: "icon", type: "image/svg+xml", href: `${base}favicon.svg` }]],
   markdown: { theme: { light: "github-light", dark: "github-dark" } },
   themeConfig: {
     nav: [

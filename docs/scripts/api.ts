@@ -85,6 +85,8 @@ const main = async () => {
     sort: ["kind", "instance-first", "alphabetical-ignoring-documents"],
     hidePageHeader: true,
     useCodeBlocks: true,
+    // Explicit anchors: TypeDoc's own slugs for repeated names (`#simoptions-1`) differ from VitePress's.
+    useHTMLAnchors: true,
     parametersFormat: "table",
     interfacePropertiesFormat: "table",
     typeDeclarationFormat: "table",

@@ -30,8 +30,8 @@ const Products = Keyspace.make({
   name: "shop.product",
   key: Schema.Struct({ id: Schema.Int }),
   value: Product,
-  ttl: "50 millis", // minutes in real life; short here so the sample shows expiry
-  staleFor: "1 hour", // the grace window: a stale product is better than an error page
+  ttl: "50 millis", // minutes in real life
+  staleFor: "1 hour", // the grace window
 })
 // #endregion keyspace
 
