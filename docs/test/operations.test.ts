@@ -58,11 +58,14 @@ describe("operations samples, in process", () => {
   })
 })
 
-describe("operations samples, on real Redis servers", () => {
+// Servers start and join under the load of the whole suite: minutes, not Vitest's default 5 s.
+const SERVERS = { timeout: 120_000 }
+
+describe("operations samples, on real Redis servers", SERVERS, () => {
   let server: RedisHarness.RedisServer
   beforeAll(async () => {
     server = await RedisHarness.startRedis()
-  })
+  }, SERVERS.timeout)
   afterAll(() => RedisHarness.stopAll([server]))
 
   it("standalone: a write and a read through the store and the bus", async () => {
