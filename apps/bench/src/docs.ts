@@ -1,13 +1,15 @@
 /**
- * Writes the results table of docs/benchmarks.md from the results JSON, between
- * its `<!-- bench:results -->` markers, so no number in the docs comes from
- * anywhere but the JSON.
+ * Writes the results table and the chart list of docs/benchmarks.md from the
+ * results JSON, between its `<!-- bench:results -->` and
+ * `<!-- bench:charts -->` markers, so no number in the docs comes from
+ * anywhere but the JSON. Links are relative (an anchor on the page, an image
+ * beside it), so they work on any site base and in any viewer.
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import type { Results } from "./report.ts"
 
-const START = "<!-- bench:results:start -->"
-const END = "<!-- bench:results:end -->"
+const RESULTS = ["<!-- bench:results:start -->", "<!-- bench:results:end -->"] as const
+const CHARTS = ["<!-- bench:charts:start -->", "<!-- bench:charts:end -->"] as const
 
 /** A Markdown table with its columns padded to equal width, as the docs' formatter (Biome) writes it. */
 const markdownTable = (
@@ -36,7 +38,7 @@ export const table = (results: Results): string => {
   const rows = results.workloads.map((w) => {
     const numbers = w.rows.map((r) => `${r.system} ${r.metric} ${r.value.toLocaleString("en-US")}`).join("; ")
     return [
-      `[${w.id}](/bench/${w.id}.svg)`,
+      `[${w.id}](#${w.id.toLowerCase()})`,
       w.name,
       `${w.ratio} (${w.ratioOf})`,
       w.target,
@@ -48,12 +50,29 @@ export const table = (results: Results): string => {
   return lines.join("\n")
 }
 
-/** Replaces the text between the results markers of docs/benchmarks.md with {@link table}. */
-export const writeDocsTable = (results: Results): void => {
-  const page = new URL("../../../docs/benchmarks.md", import.meta.url)
-  const text = readFileSync(page, "utf8")
+/** The charts section of the docs page: a heading per workload (the table's anchors) and its chart. */
+export const chartList = (results: Results): string =>
+  results.workloads
+    .map(
+      (w) => `### ${w.id}\n\n![${w.id} · ${w.name}: chart of every system it measured](./bench/${w.id}.svg)`,
+    )
+    .join("\n\n")
+
+/** `text` with what lies between `markers` replaced by `content`. */
+export const between = (text: string, markers: readonly [string, string], content: string): string => {
+  const [START, END] = markers
   const start = text.indexOf(START)
   const end = text.indexOf(END)
-  if (start < 0 || end < 0) throw new Error(`docs/benchmarks.md lacks the ${START} ... ${END} markers`)
-  writeFileSync(page, `${text.slice(0, start + START.length)}\n${table(results)}\n${text.slice(end)}`)
+  if (start < 0 || end < start) throw new Error(`docs/benchmarks.md lacks the ${START} ... ${END} markers`)
+  return `${text.slice(0, start + START.length)}\n${content}\n${text.slice(end)}`
+}
+
+/** The benchmarks page with its generated parts written from `results`. */
+export const page = (text: string, results: Results): string =>
+  between(between(text, RESULTS, table(results)), CHARTS, chartList(results))
+
+/** Rewrites the generated parts of docs/benchmarks.md ({@link table}, {@link chartList}). */
+export const writeDocsTable = (results: Results): void => {
+  const file = new URL("../../../docs/benchmarks.md", import.meta.url)
+  writeFileSync(file, page(readFileSync(file, "utf8"), results))
 }

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: runs every workload (W1–W15) against its own redis-server and
  * writes apps/bench/results/latest.json, the SVG charts under
- * docs/public/bench/ and the results table of docs/benchmarks.md.
+ * docs/bench/ (git-ignored; the docs build draws them again) and the results
+ * table and chart list of docs/benchmarks.md.
  *
  *   pnpm bench                 every workload (W15 churns for 10 minutes)
  *   pnpm bench --quick         a reduced run (under 3 minutes; what CI runs)
@@ -146,7 +147,7 @@ writeFileSync(latest, `${JSON.stringify(output, null, 2)}\n`)
 if (flag("--dated"))
   copyFileSync(latest, new URL(`${output.startedAt.slice(0, 10)}${quick ? "-quick" : ""}.json`, dir))
 if (!quick && (only === undefined || merge)) {
-  writeCharts(output)
+  await writeCharts(output)
   writeDocsTable(output)
 }
 const missed = results.filter((r) => !r.met).map((r) => r.id)
