@@ -474,7 +474,9 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect(gone.read.value).toBeUndefined()
       expect(gone.read.version).toBe((await run(store.versioned!.get(s, "gone"))).version)
       expect(gone.lease?._tag).toBe("Acquired")
-      expect(await run(store.versioned!.fill(s, "gone", text("loaded"), 60_000, gone.read.version))).toBe(true)
+      expect(await run(store.versioned!.fill(s, "gone", text("loaded"), 60_000, gone.read.version))).toBe(
+        true,
+      )
     })
 
     it("states what it can do once: its name, whether it is local, and its optional operations", () => {
