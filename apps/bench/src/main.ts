@@ -5,7 +5,9 @@
  * table and chart list of docs/benchmarks.md.
  *
  *   pnpm bench                 every workload (W15 churns for 10 minutes)
- *   pnpm bench --quick         a reduced run (under 3 minutes; what CI runs)
+ *   pnpm bench --quick         a reduced run (a few minutes)
+ *   pnpm bench --smoke         every quick workload once, with a tenth of its work: checks that
+ *                              the suite runs and writes valid results (what CI runs); timings mean nothing
  *   pnpm bench --only W5,W9    some workloads
  *   pnpm bench --dated         also keep a dated copy of the results
  *   pnpm bench --only W9 --merge   rerun some workloads into the existing latest.json
@@ -55,7 +57,8 @@ const option = (name: string) => {
   const at = args.indexOf(name)
   return at >= 0 ? args[at + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1)
 }
-const quick = flag("--quick")
+const smoke = flag("--smoke")
+const quick = flag("--quick") || smoke
 const only = option("--only")
   ?.split(",")
   .map((id) => id.trim().toUpperCase())
@@ -82,8 +85,13 @@ try {
         quick,
         redis,
         log,
-        scale: (full, reduced) => (quick ? reduced : full),
-        rounds: 5,
+        scale: (full, reduced) =>
+          smoke && typeof reduced === "number"
+            ? (Math.max(1, Math.ceil(reduced / 10)) as typeof reduced)
+            : quick
+              ? reduced
+              : full,
+        rounds: smoke ? 1 : 5,
         prefix: `bench-${workload.id.toLowerCase()}:`,
       })
       results.push(result)

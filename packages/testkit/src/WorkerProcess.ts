@@ -89,10 +89,13 @@ export const start = (path: URL, env: Record<string, string>, startTimeoutMillis
 
 /**
  * The worker side: answers every command with `handle`'s result, or its
- * error's stack, then tells the parent it is ready. A handler for `exit`
+ * error's stack, then tells the parent it is ready. It exits when the parent
+ * goes away (its IPC channel closes). A handler for `exit`
  * should close what it opened and end the process after answering.
  */
 export const serve = (handle: (command: Command) => Promise<unknown>): void => {
+  // A parent that dies (a killed test run) must not leave its workers running: their IPC channel closes.
+  process.on("disconnect", () => process.exit(0))
   process.on("message", (command: Command) => {
     handle(command).then(
       (result) => process.send?.({ id: command.id, result }),

@@ -137,7 +137,7 @@ export const W9: Workload = {
     let exactlyOne = true
     let worstLateness = 0
     const strataWorkers = await startWorkers(4, envFor(context, "strata"))
-    for (const callers of [1_000, 10_000]) {
+    for (const callers of [context.scale(1_000, 1_000), context.scale(10_000, 10_000)]) {
       context.log(`strata: ${bursts} bursts of ${callers} callers`)
       const { loaderCalls, afterLoader, sinceStart } = await stampedes(
         strataWorkers,
@@ -170,7 +170,7 @@ export const W9: Workload = {
     await exitAll(strataWorkers)
     for (const [index, system] of ["bentocache", "cache-manager", "cacheable"].entries()) {
       const workers = await startWorkers(4, envFor(context, system))
-      for (const callers of [1_000, 10_000]) {
+      for (const callers of [context.scale(1_000, 1_000), context.scale(10_000, 10_000)]) {
         context.log(`${system}: ${peerBursts} bursts of ${callers} callers`)
         // Keys of their own per system: cache-manager and cacheable share Keyv's namespace in Redis.
         const keyBase = callers * 1_000 + 500_000 + (index + 1) * 100_000

@@ -117,6 +117,8 @@ export const W3: Workload = {
   id: "W3",
   name: "L1 hit as a standalone call (Promise facade)",
   run: async ({ rounds, scale, redis, prefix }) => {
+    // Fewer keys only in a smoke run (scale divides the quick value there).
+    const KEYS = scale(8_000, 8_000)
     const facade = await strataFacade(redis.url, prefix)
     const users = facade.keyspace(Users)
     const peers = [bentocache(redis.port), cacheManager(redis.url), cacheable(redis.url)]
