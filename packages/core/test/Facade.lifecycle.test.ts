@@ -179,6 +179,22 @@ describe("every failure is a documented tagged error", () => {
     await cache.close()
   })
 
+  it("with loaderCycles: async-context, a cycle reached after an await is found too", async () => {
+    const cache = await createCache({ loaderCycles: "async-context" })
+    const items = cache.keyspace(Items)
+    const loadX = async (): Promise<string> => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return items.getOrSet("y", loadY)
+    }
+    const loadY = async (): Promise<string> => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return items.getOrSet("x", loadX)
+    }
+    await expect(items.getOrSet("x", loadX)).rejects.toBeInstanceOf(LoaderCycle)
+    await expect(createCache({ loaderCycles: "always" as never })).rejects.toBeInstanceOf(InvalidArgument)
+    await cache.close()
+  })
+
   it("a throwing event listener changes no result and crashes nothing; it is counted", async () => {
     const cache = await createCache({ l2: MemoryStore.layer() })
     cache.on(() => {

@@ -180,13 +180,13 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     deliver({ _tag: "Gap", reason, connected })
   }
   const onPayload = (payload: Buffer) => {
-    const decoded = BusEnvelope.decode(payload)
+    const decoded = BusEnvelope.decode(payload, nodeId)
+    if (decoded._tag === "Own") return
     if (decoded._tag === "Dropped") {
       dropped++
       deliver(decoded)
       return
     }
-    if (decoded.node === nodeId) return
     const previous = sequences.observe(decoded.node, decoded.seq)
     if (previous !== undefined)
       gap(`sequence gap from node ${decoded.node}: ${previous} then ${decoded.seq}`, true)

@@ -28,14 +28,23 @@ export type Decoded =
     }
   | { readonly _tag: "Dropped"; readonly reason: string }
 
-/** Reads a payload from the channel; never throws (forged or garbled bytes are `Dropped`). */
-export const decode = (payload: Buffer): Decoded => {
+/** What `decode` answers for this process's own batches, which Redis delivers back to it. */
+export const OWN = { _tag: "Own" } as const
+
+/**
+ * Reads a payload from the channel; never throws (forged or garbled bytes are
+ * `Dropped`). A batch this process sent (`own` node id) is recognised before
+ * its messages are checked against their schema: every process receives its
+ * own batches back, so that check would be paid on every write.
+ */
+export const decode = (payload: Buffer, own: string): Decoded | typeof OWN => {
   let raw: unknown
   try {
     raw = Msgpack.unpack(payload)
   } catch (error) {
     return { _tag: "Dropped", reason: `undecodable bus message: ${(error as Error).message}` }
   }
+  if (typeof raw === "object" && raw !== null && (raw as { node?: unknown }).node === own) return OWN
   const envelope = decodeEnvelope(raw)
   if (Result.isFailure(envelope))
     return { _tag: "Dropped", reason: `malformed bus message: ${envelope.failure.message}` }

@@ -21,11 +21,20 @@ const Pages = Keyspace.make({
 /** How long a cycle may take to be reported. */
 const PROMPT = 2_000
 
+/**
+ * The tiers, each opened with loader cycles tracked across awaits
+ * (`loaderCycles: "async-context"`); the default sees only what a loader
+ * calls before its first await (the first two cases below), which the
+ * last test checks without the option.
+ */
 const tiers = {
-  "L1 only": () => createCache(),
-  "L1 over a memory store": () => createCache({ l2: MemoryStore.layer() }),
+  "L1 only": () => createCache({ loaderCycles: "async-context" }),
+  "L1 over a memory store": () => createCache({ l2: MemoryStore.layer(), loaderCycles: "async-context" }),
   "L1 over Redis, leases on": () =>
-    createCache({ l2: RedisStore.layer({ url: inject("redisUrl"), prefix: isolation().prefix }) }),
+    createCache({
+      l2: RedisStore.layer({ url: inject("redisUrl"), prefix: isolation().prefix }),
+      loaderCycles: "async-context",
+    }),
 }
 
 /**
@@ -117,4 +126,23 @@ describe("loader cycles (black box)", () => {
       expect(tags, `outcomes ${JSON.stringify(shown)}`).toContain("LoaderCycle")
     })
   }
+})
+
+describe("loader cycles with the default detection (black box)", () => {
+  it("a loader that asks for its own key, or for a key whose loader asks back, before its first await: LoaderCycle within 2 s", async () => {
+    const cache = await createCache()
+    const pages = cache.keyspace(Pages)
+    const self = await within(
+      pages.getOrSet("page:self", () => pages.getOrSet("page:self", () => ({ html: "inner" }))),
+      PROMPT,
+    )
+    expect(self).not.toBe("pending")
+    if (self !== "pending") expectTagged(cycleOf(self), ["LoaderCycle"], "direct cycle")
+    const loadA = async () => ({ html: `A with ${(await pages.getOrSet("page:b2", loadB)).html}` })
+    const loadB = async () => ({ html: `B with ${(await pages.getOrSet("page:a2", loadA)).html}` })
+    const through = await within(pages.getOrSet("page:a2", loadA), PROMPT)
+    expect(through).not.toBe("pending")
+    if (through !== "pending") expectTagged(cycleOf(through), ["LoaderCycle"], "cycle through a second key")
+    await closeSoon(cache)
+  })
 })
