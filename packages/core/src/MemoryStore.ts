@@ -54,7 +54,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     maxEntries: options.maxEntries ?? 10_000,
     maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
   })
-  const leases = new Map<string, Map<string, { readonly token: string; readonly expiresAt: number }>>()
+  const leases = new Map<
+    string,
+    Map<string, { readonly token: string; readonly expiresAt: number; waited: boolean }>
+  >()
 
   /** The live slot (value or tombstone) under a key; drops it when expired. */
   const live = (space: string, key: string, at: number): MemorySlot | undefined => {
@@ -101,12 +104,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const at = now()
     const held = getOrCreate(leases, space, () => new Map())
     const current = held.get(key)
-    if (current !== undefined && current.expiresAt > at) return { _tag: "Held" }
+    if (current !== undefined && current.expiresAt > at) {
+      current.waited = true
+      return { _tag: "Held" }
+    }
     if (expectedVersion !== undefined && (live(space, key, at)?.version ?? 0) !== expectedVersion) {
       return { _tag: "Changed" }
     }
     const token = randomUUID()
-    held.set(key, { token, expiresAt: at + ttlMillis })
+    held.set(key, { token, expiresAt: at + ttlMillis, waited: false })
     return { _tag: "Acquired", token }
   }
 
@@ -183,6 +189,17 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           const read = versionedRead(space, key)
           if (read.value !== undefined) return { read, lease: undefined }
           return { read, lease: takeLease(space, key, ttlMillis, undefined) }
+        }),
+      fillAndRelease: (space, key, value, ttlMillis, expectedVersion, token) =>
+        Effect.sync(() => {
+          const at = now()
+          const written = (live(space, key, at)?.version ?? 0) === expectedVersion
+          if (written) write(space, key, value, ttlMillis, at)
+          const held = leases.get(space)
+          const current = held?.get(key)
+          const mine = current !== undefined && current.token === token && current.expiresAt > at
+          if (mine) held!.delete(key)
+          return { written, waited: mine && current.waited }
         }),
       release: (space, key, token) =>
         Effect.sync(() => {

@@ -112,6 +112,22 @@ export interface Leases {
   readonly readOrAcquire?:
     | ((space: string, key: string, ttlMillis: number) => Effect.Effect<ReadOrLease, StoreError>)
     | undefined
+  /**
+   * Optional: the holder's last step in one atomic call: the compare-and-set
+   * fill (as `Versioned.fill`) and the release of its lease `token`.
+   * `waited` says whether anyone found the lease held meanwhile, so the holder
+   * announces the fill only when someone is waiting for it.
+   */
+  readonly fillAndRelease?:
+    | ((
+        space: string,
+        key: string,
+        value: Uint8Array,
+        ttlMillis: number,
+        expectedVersion: number,
+        token: string,
+      ) => Effect.Effect<{ readonly written: boolean; readonly waited: boolean }, StoreError>)
+    | undefined
 }
 
 /**

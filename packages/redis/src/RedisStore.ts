@@ -384,6 +384,40 @@ export const make = Effect.fnUntraced(function* (options: Options) {
             lease: taken === 1 ? { _tag: "Acquired", token } : { _tag: "Held" },
           }
         }),
+      fillAndRelease: (space, key, value, ttlMillis, expectedVersion, token) =>
+        keyed("fill", space, key, async (dataKey, generation) => {
+          const leaseKey = leaseKeyOf(space, generation, key)
+          const stampedValue = stamped(KIND_VALUE, newVersion(), value)
+          if (isCluster(client) && slotOf(dataKey) !== slotOf(leaseKey)) {
+            // Odd braces split the two keys over slots: two calls, and the waiters learn by polling.
+            const filled = notLate(
+              await runScript(
+                client,
+                Scripts.fill,
+                dataKey,
+                stampedValue,
+                ttlMillis,
+                String(expectedVersion),
+                deadline(),
+              ),
+            )
+            await runScript(client, Scripts.releaseLease, leaseKey, token)
+            return { written: filled === 1, waited: true }
+          }
+          const reply = await runScript(
+            client,
+            Scripts.fillAndRelease,
+            [dataKey, leaseKey],
+            stampedValue,
+            ttlMillis,
+            String(expectedVersion),
+            token,
+            deadline(),
+          )
+          if (reply === Scripts.LATE) notLate(Scripts.LATE)
+          const [written, waited] = reply as [number, number]
+          return { written: written === 1, waited: waited === 1 }
+        }),
       release: (space, key, token) =>
         keyed("release lease", space, key, (_, generation) =>
           runScript(client, Scripts.releaseLease, leaseKeyOf(space, generation, key), token),

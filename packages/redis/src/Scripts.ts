@@ -56,6 +56,15 @@ local clock = redis.call('TIME')
 if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) >= tonumber(ARGV[${n}]) then return ${LATE} end
 `
 
+/**
+ * Marks the lease KEYS[n] as waited for (a `+` appended to its token, TTL
+ * kept), so its holder announces its fill only when someone waits.
+ */
+const markWaited = (n: number) => `
+local held = redis.call('GET', KEYS[${n}])
+if held and string.sub(held, -1) ~= '+' then redis.call('APPEND', KEYS[${n}], '+') end
+`
+
 /** Reads the version (a string of digits) from the header of KEYS[1]; '0' when absent or headerless. */
 const READ_VERSION = `
 local version = string.match(redis.call('GETRANGE', KEYS[1], 0, 23), '^[vtc](%d+):') or '0'
@@ -136,6 +145,7 @@ export const acquireLeaseIfVersion = script<
   `${refuseLate(4)}${READ_VERSION}
 if version ~= ARGV[3] then return -1 end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+${markWaited(2)}
 return 0`,
   2,
 )
@@ -145,6 +155,7 @@ export const acquireLease = script<[token: string, ttlMillis: number, deadline: 
   "strataAcquireLeaseAny",
   `${refuseLate(3)}
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+${markWaited(1)}
 return 0`,
 )
 
@@ -163,15 +174,45 @@ if kind == 'v' or kind == 'c' then return { current } end
 local version = '0'
 if current then version = string.match(current, '^t(%d+):') or '0' end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return { false, version, 1 } end
+${markWaited(2)}
 return { false, version, 0 }`,
   2,
 )
 
-/** Releases a lease only if ARGV[1] is still its token. Returns 1 if released. */
+/** Releases a lease only if ARGV[1] is still its token (a `+` after it marks waiters). Returns 1 if released. */
 export const releaseLease = script<[token: string], number>(
   "strataReleaseLease",
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+  `local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
+)
+
+/**
+ * The holder's last step in one call: the compare-and-set fill of KEYS[1]
+ * (ARGV stamped bytes, ttl ms, expected version as text) and the release of
+ * its lease KEYS[2] (ARGV[4] its token); ARGV[5] the deadline. Returns
+ * `{ written, waited }` (1 or 0 each; waited: someone found the lease held),
+ * or LATE. Both keys must share a slot on a Cluster.
+ */
+export const fillAndRelease = script<
+  [stamped: Uint8Array, ttlMillis: number, expectedVersion: string, token: string, deadline: number],
+  unknown
+>(
+  "strataFillAndRelease",
+  `${refuseLate(5)}${READ_VERSION}
+local written = 0
+if version == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  written = 1
+end
+local waited = 0
+local held = redis.call('GET', KEYS[2])
+if held and string.sub(held, 1, #ARGV[4]) == ARGV[4] then
+  if #held > #ARGV[4] then waited = 1 end
+  redis.call('DEL', KEYS[2])
+end
+return { written, waited }`,
+  2,
 )
 
 /**
@@ -194,5 +235,6 @@ export const all: ReadonlyArray<Script<any, any>> = [
   acquireLease,
   readOrLease,
   releaseLease,
+  fillAndRelease,
   clear,
 ]

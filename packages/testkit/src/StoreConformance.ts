@@ -479,6 +479,41 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       )
     })
 
+    it("leases: fillAndRelease fills on the version read, frees the lease, and says whether anyone waited", async () => {
+      const { store, run, space } = harness
+      const fillAndRelease = store.leases?.fillAndRelease
+      if (fillAndRelease === undefined) return
+      const s = space("fill-release")
+      const tokenOf = (lease: Store.LeaseResult) => (lease._tag === "Acquired" ? lease.token : "")
+      // Nobody waited.
+      const quiet = tokenOf(await run(store.leases!.acquire(s, "a", 5_000, 0)))
+      expect(await run(fillAndRelease(s, "a", text("one"), 60_000, 0, quiet))).toEqual({
+        written: true,
+        waited: false,
+      })
+      expect(new TextDecoder().decode(await run(store.get(s, "a")))).toBe("one")
+      expect((await run(store.leases!.acquire(s, "a-free", 1_000)))._tag).toBe("Acquired")
+      // Someone found it held.
+      const busy = tokenOf(await run(store.leases!.acquire(s, "b", 5_000, 0)))
+      expect((await run(store.leases!.acquire(s, "b", 5_000, 0)))._tag).toBe("Held")
+      expect(await run(fillAndRelease(s, "b", text("two"), 60_000, 0, busy))).toEqual({
+        written: true,
+        waited: true,
+      })
+      expect((await run(store.leases!.acquire(s, "b", 1_000)))._tag).toBe("Acquired")
+      // A write got there first: no fill, but the lease is still freed.
+      const late = tokenOf(await run(store.leases!.acquire(s, "c", 5_000, 0)))
+      await run(store.set(s, "c", text("newer"), 60_000))
+      expect((await run(fillAndRelease(s, "c", text("stale"), 60_000, 0, late))).written).toBe(false)
+      expect(new TextDecoder().decode(await run(store.get(s, "c")))).toBe("newer")
+      expect((await run(store.leases!.acquire(s, "c", 1_000)))._tag).toBe("Acquired")
+      // Another token's lease is left alone.
+      const other = tokenOf(await run(store.leases!.acquire(s, "d", 5_000, 0)))
+      await run(fillAndRelease(s, "d", text("x"), 60_000, 0, "not-the-token"))
+      expect((await run(store.leases!.acquire(s, "d", 1_000)))._tag).toBe("Held")
+      expect(await run(store.leases!.release(s, "d", other))).toBe(true)
+    })
+
     it("states what it can do once: its name, whether it is local, and its optional operations", () => {
       const { capabilities, name: storeName, versioned, leases } = harness.store
       expect(typeof storeName).toBe("string")

@@ -3,6 +3,18 @@ import { Effect, Schedule, type Scope } from "effect"
 import type { Redis } from "ioredis"
 import { type ConnectionOptions, createClient } from "./connection.ts"
 
+/**
+ * A connection for the subscriber. We subscribe ourselves on every "ready"
+ * (below), so ioredis' own re-subscription is turned off: with no offline
+ * queue it fails when the link drops again before it runs, and that failure
+ * is a promise nobody holds (an unhandled rejection in the user's process).
+ */
+const subscriberClient = (connection: ConnectionOptions): Redis => {
+  const client = createClient(connection) as Redis
+  if (client.options !== undefined) client.options.autoResubscribe = false
+  return client
+}
+
 /** The subscribing side of the Redis bus. */
 export interface Subscriber {
   /** When the subscription last showed a sign of life (a message, a ping reply), as `performance.now()`. */
@@ -52,7 +64,7 @@ export const make = (options: SubscriberOptions): Effect.Effect<Subscriber, BusU
     let subscribed = false
     let everSubscribed = false
     let lastHeard = performance.now()
-    let subscriber = createClient(options.connection) as Redis
+    let subscriber = subscriberClient(options.connection)
 
     const subscribeAndConfirm = async (client: Redis) => {
       if (sharded) await client.ssubscribe(channel)
@@ -94,7 +106,7 @@ export const make = (options: SubscriberOptions): Effect.Effect<Subscriber, BusU
     const replace = () => {
       const old = subscriber
       subscribed = false
-      subscriber = createClient(options.connection) as Redis
+      subscriber = subscriberClient(options.connection)
       attach(subscriber)
       old.disconnect()
       subscriber.connect().catch(() => {

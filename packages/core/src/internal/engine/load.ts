@@ -15,6 +15,7 @@ import {
   type InvalidKey,
   type InvalidValue,
   LoaderCycle,
+  type StoreError,
   Timeout,
 } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
@@ -116,7 +117,7 @@ export const make = (
     staleFor: number,
     version: number | undefined,
     ticket: Ticket,
-    token: string | undefined,
+    lease: { token: string | undefined },
   ) =>
     Effect.gen(function* () {
       const prepared = yield* writes.prepare(keyspace, key, loaded, ttl, staleFor).pipe(
@@ -124,18 +125,38 @@ export const make = (
         Effect.catchTag(["StoreUnavailable", "Timeout"], l2.recover(keyspace, "tagVersions", undefined)),
       )
       if (prepared === undefined) return loaded as unknown
+      // Announce the fill to lease waiters: with fillAndRelease only when someone waited (the store knows).
+      let announce = lease.token !== undefined
       if (store !== undefined) {
         const versioned = config.fillGuards ? store.versioned : undefined
-        const write =
-          versioned !== undefined && version !== undefined
-            ? versioned.fill(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis, version)
-            : Effect.as(store.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis), true)
+        const fillAndRelease = lease.token === undefined ? undefined : store.leases?.fillAndRelease
+        const write: Effect.Effect<boolean, StoreError> =
+          versioned === undefined || version === undefined
+            ? Effect.as(store.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis), true)
+            : fillAndRelease !== undefined
+              ? Effect.map(
+                  fillAndRelease(
+                    keyspace.id,
+                    storeKey,
+                    prepared.bytes,
+                    prepared.ttlMillis,
+                    version,
+                    lease.token!,
+                  ),
+                  ({ written, waited }) => {
+                    // The lease is released: nothing is left to release afterwards.
+                    lease.token = undefined
+                    announce = waited
+                    return written
+                  },
+                )
+              : versioned.fill(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis, version)
         const written = yield* l2.via("fill", write).pipe(Effect.catch(l2.recover(keyspace, "fill", false)))
         // Not written: a newer write or delete got there first, or the outcome is unknown. L1 keeps out of it.
         if (!written) return l1.copyOf(keyspace, prepared.bytes)
       }
       const value = writes.fillWritten(keyspace, storeKey, prepared, ticket)
-      if (token !== undefined) yield* bus.publish({ _tag: "Filled", space: keyspace.id, keys: [storeKey] })
+      if (announce) yield* bus.publish({ _tag: "Filled", space: keyspace.id, keys: [storeKey] })
       return value
     })
 
@@ -154,7 +175,7 @@ export const make = (
       const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
       const ticket = guard.begin(keyspace.id, storeKey, tags)
       flight.ticket = ticket
-      let token: string | undefined
+      const lease: { token: string | undefined } = { token: undefined }
       return yield* Effect.gen(function* () {
         const leases = leaseStep !== undefined ? store?.leases : undefined
         // With leases, a cold key is read and leased in one round trip where the store can.
@@ -177,12 +198,12 @@ export const make = (
         flight.stale = read.stale ?? l1.stale(keyspace, storeKey)
 
         // Cross-process stampede protection: one process loads, the others wait for its fill.
-        if (combined.lease?._tag === "Acquired") token = combined.lease.token
+        if (combined.lease?._tag === "Acquired") lease.token = combined.lease.token
         else if (leases !== undefined) {
           const leased = yield* leaseStep!(leases, keyspace, storeKey, read, ticket)
           if (leased.read.fresh !== MISS) return leased.read.fresh as V
           read = leased.read
-          token = leased.token
+          lease.token = leased.token
         }
 
         counts.loads++
@@ -196,13 +217,13 @@ export const make = (
           staleFor,
           read.version,
           ticket,
-          token,
+          lease,
         )) as V
       }).pipe(
         Effect.ensuring(
           Effect.suspend(() => {
             guard.end(ticket)
-            return token === undefined ? Effect.void : release(keyspace, storeKey, token)
+            return lease.token === undefined ? Effect.void : release(keyspace, storeKey, lease.token)
           }),
         ),
       )

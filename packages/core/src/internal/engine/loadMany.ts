@@ -130,17 +130,7 @@ export const make = (
               continue
             }
             const stored = yield* Effect.exit(
-              loads.storeLoaded(
-                keyspace,
-                p.key,
-                p.storeKey,
-                row,
-                ttl,
-                staleFor,
-                p.version,
-                p.ticket!,
-                p.token,
-              ),
+              loads.storeLoaded(keyspace, p.key, p.storeKey, row, ttl, staleFor, p.version, p.ticket!, p),
             )
             flights.settle(p.flight, stored)
           }
