@@ -5,5 +5,6 @@
  * @since 0.1.0
  */
 export * as RedisBus from "./RedisBus.ts"
+export * as RedisConnection from "./RedisConnection.ts"
 export * as RedisStore from "./RedisStore.ts"
 export * as Scripts from "./Scripts.ts"

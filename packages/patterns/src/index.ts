@@ -1,0 +1,9 @@
+/**
+ * @strata/patterns: the caching patterns of web back ends (read-through
+ * repositories, write-through, write-behind, list and query caching,
+ * computed values, search results, session data) as typed APIs over
+ * `@strata/core`.
+ *
+ * @since 0.1.0
+ */
+export {}

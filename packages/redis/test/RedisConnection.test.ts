@@ -1,0 +1,58 @@
+import { RedisConnection } from "@strata/redis"
+import { RedisHarness } from "@strata/testkit"
+import { Effect, Exit } from "effect"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+
+let server: RedisHarness.RedisServer
+beforeAll(async () => {
+  server = await RedisHarness.startRedis()
+})
+afterAll(async () => {
+  await RedisHarness.stopAll([server])
+})
+
+describe("RedisConnection", () => {
+  it("runs commands and closes its connection with the scope", async () => {
+    const { reply, client } = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const connection = yield* RedisConnection.make({ url: server.url })
+          yield* connection.call("set", (c) => c.set("rc:k", "v"))
+          const reply = yield* connection.call("get", (c) => c.get("rc:k"))
+          return { reply, client: connection.client }
+        }),
+      ),
+    )
+    expect(reply).toBe("v")
+    await vi.waitFor(() => expect(client.status).toBe("end"), { timeout: 2_000 })
+  })
+
+  it("a refused command is StoreUnavailable with reason rejected; an unreachable server fails startup", async () => {
+    const rejected = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const connection = yield* RedisConnection.make({ url: server.url })
+          return yield* connection.call("bogus", (c) => c.call("NO-SUCH-COMMAND"))
+        }),
+      ),
+    )
+    expect(Exit.isFailure(rejected) && JSON.stringify(rejected.cause)).toContain('"reason":"rejected"')
+    const port = await RedisHarness.freePort()
+    const unreachable = await Effect.runPromiseExit(
+      Effect.scoped(RedisConnection.make({ url: `redis://127.0.0.1:${port}`, connectTimeoutMillis: 300 })),
+    )
+    expect(Exit.isFailure(unreachable) && JSON.stringify(unreachable.cause)).toContain('"reason":"startup"')
+  })
+
+  it("a command slower than the command timeout is a Timeout", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const connection = yield* RedisConnection.make({ url: server.url, commandTimeoutMillis: 100 })
+          return yield* connection.call("sleep", (c) => c.call("DEBUG", "SLEEP", "0.3"))
+        }),
+      ),
+    )
+    expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain('"_tag":"Timeout"')
+  })
+})
