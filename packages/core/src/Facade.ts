@@ -262,9 +262,10 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
           return Promise.reject(
             new InvalidArgument({ argument: "loader", message: "getOrSet takes a loader function" }),
           )
+        // With early refresh, a hit may start a reload: it goes through the engine's read path.
         let hit: V | undefined
         try {
-          hit = peek(key)
+          hit = keyspace.earlyRefresh === 0 ? peek(key) : undefined
         } catch (error) {
           return Promise.reject(error)
         }
