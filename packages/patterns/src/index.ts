@@ -6,4 +6,6 @@
  *
  * @since 0.1.0
  */
-export {}
+export * as Repository from "./Repository.ts"
+export { InvalidLoaderResult } from "./Repository.ts"
+export { type CreateRepositoryOptions, createRepository, type RepositoryClient } from "./RepositoryClient.ts"

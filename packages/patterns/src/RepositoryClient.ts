@@ -1,0 +1,72 @@
+/**
+ * The Promise form of read-through repositories, for code that does not use
+ * Effect: `createRepository(cache, keyspace, { loadMany })` over a cache from
+ * core's `createCache`. The rules are those of `Repository` (batched misses,
+ * not found is `undefined` and not cached, duplicates loaded once); a loader
+ * that throws or rejects fails the call with core's `LoaderFailed` (the
+ * thrown value as `cause`), and every other failure is the same typed error
+ * as in the Effect form.
+ *
+ * @since 0.1.0
+ */
+import type { Cache, Keyspace, StrataCache } from "@strata/core"
+import { Context, Option } from "effect"
+import { fromPromise, run } from "./internal/promise.ts"
+import * as Repository from "./Repository.ts"
+
+/** The options of {@link createRepository}. */
+export interface CreateRepositoryOptions<K, V> {
+  /** Loads the rows of many ids in one call; an id with no row is left out of the map (not found). */
+  readonly loadMany: (ids: ReadonlyArray<K>) => ReadonlyMap<K, V> | PromiseLike<ReadonlyMap<K, V>>
+  /** Loads one row (`undefined`: not found); used instead of `loadMany` when a batch misses one id. */
+  readonly load?: ((id: K) => V | undefined | PromiseLike<V | undefined>) | undefined
+  /** TTL overrides and loader timeouts for the loads (see core's `LoadOptions`). */
+  readonly loadOptions?: Cache.LoadOptions | undefined
+}
+
+/** A read-through repository with a Promise API. */
+export interface RepositoryClient<K, V> {
+  readonly keyspace: Keyspace.Keyspace<K, V>
+  /** The record of `id`, or `undefined` when the source has none. Calls in the same tick share one `loadMany`. */
+  get(id: K): Promise<V | undefined>
+  /** The records of `ids` in their order (`undefined`: not found); one `loadMany` call for all misses. */
+  getMany(ids: ReadonlyArray<K>): Promise<Array<V | undefined>>
+  /** Drops the cached record of `id` everywhere, so the next read loads it. */
+  invalidate(id: K): Promise<void>
+}
+
+/**
+ * A read-through repository over `keyspace` in `cache`. Use it while the
+ * cache is open: after `cache.close()` its calls fail.
+ *
+ * @example
+ * ```ts
+ * const users = createRepository(cache, Users, {
+ *   loadMany: async (ids) => new Map((await db.findUsers(ids)).map((u) => [u.id, u])),
+ * })
+ * const [a, b] = await users.getMany([1, 2]) // User | undefined each; one query for the misses
+ * ```
+ */
+export const createRepository = <K, V>(
+  cache: StrataCache,
+  keyspace: Keyspace.Keyspace<K, V>,
+  options: CreateRepositoryOptions<K, V>,
+): RepositoryClient<K, V> => {
+  const { load, loadMany, loadOptions } = options
+  const repository = Repository.makeWith(
+    cache.service,
+    keyspace,
+    {
+      loadMany: fromPromise(keyspace.id, loadMany),
+      load: load === undefined ? undefined : fromPromise(keyspace.id, load),
+      loadOptions,
+    },
+    Context.empty(),
+  )
+  return {
+    keyspace,
+    get: (id) => run(repository.get(id)).then(Option.getOrUndefined),
+    getMany: (ids) => run(repository.getMany(ids)).then((found) => found.map(Option.getOrUndefined)),
+    invalidate: (id) => run(repository.invalidate(id)),
+  }
+}
