@@ -109,8 +109,7 @@ const rowsInOrder = <K, V>(
           message: `loadMany of keyspace "${keyspace.id}" must return a Map from id to row, got ${rows === null ? "null" : typeof rows}; nothing was stored`,
         }),
       )
-    const at = new Map<string, number>()
-    ids.forEach((id, i) => at.set(keyspace.storeKey(id), i))
+    const at = new Map<string, number>(ids.map((id, i) => [keyspace.storeKey(id), i]))
     const out = new Array<V | undefined>(ids.length).fill(undefined)
     for (const [id, row] of rows as Map<unknown, V>) {
       let storeKey: string | undefined
