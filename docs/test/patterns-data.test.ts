@@ -1,0 +1,25 @@
+import { RedisHarness } from "@strata/testkit/servers"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Repository from "../samples/patterns/repository.ts"
+
+// The samples of @strata/patterns' data-access pages, each on the memory tier and on L1 + a real Redis.
+let server: RedisHarness.RedisServer
+beforeAll(async () => {
+  server = await RedisHarness.startRedis()
+})
+afterAll(() => RedisHarness.stopAll([server]))
+
+describe.each([
+  ["memory", (): string | undefined => undefined],
+  ["redis", (): string | undefined => server.url],
+] as const)("@strata/patterns samples (%s)", (_tier, url) => {
+  it("repository: batched misses, one query per batch, not found is undefined", async () => {
+    expect(await Repository.main(url())).toEqual({
+      first: ["Product 3", "Product 1", "Product 2"],
+      second: [2, 4, undefined, 4],
+      five: 500,
+      one: "Product 1",
+      queries: [[3, 1, 2], [4, 99], [5]],
+    })
+  })
+})
