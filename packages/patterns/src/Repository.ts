@@ -39,6 +39,7 @@ import {
   type Timeout,
 } from "@strata/core"
 import { type Context, Effect, Exit, type Option, Request, RequestResolver, Schema } from "effect"
+import * as WriteThrough from "./WriteThrough.ts"
 
 /**
  * A `loadMany` result that cannot be used: `"not-a-map"` (it did not return
@@ -54,8 +55,11 @@ export class InvalidLoaderResult extends Schema.TaggedError<InvalidLoaderResult>
 /** A batch loader: the rows of the ids it is given, by id; an id with no row is left out (not found). */
 export type LoadMany<K, V, E, R> = (ids: ReadonlyArray<K>) => Effect.Effect<ReadonlyMap<K, V>, E, R>
 
-/** The options of {@link make}. */
-export interface Options<K, V, E, R> {
+/**
+ * The options of {@link make}. The write-through options (`version`,
+ * `views`, `related`) are those `update` uses (see `WriteThrough`).
+ */
+export interface Options<K, V, E, R> extends WriteThrough.Options<K, V> {
   /** Loads the rows of many ids in one call (one query). Called once per batch of misses. */
   readonly loadMany: LoadMany<K, V, E, R>
   /** Loads one row (`undefined`: not found); used instead of `loadMany` when a batch misses one id. */
@@ -88,6 +92,17 @@ export interface Repository<K, V, E> {
   readonly getMany: (ids: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<Option.Option<V>>, ReadError<E>>
   /** Drops the cached record of `id` everywhere, so the next read loads it. */
   readonly invalidate: (id: K) => Effect.Effect<void, InvalidKey | StoreError>
+  /**
+   * Write-through: runs `write` against the source of truth, then caches the
+   * record it returns keeping the newest source version (`version` option;
+   * without it the cached record is deleted instead), writes the views and
+   * drops the related keys and tags. A failed `write` leaves the cache
+   * untouched. See `WriteThrough.write`.
+   */
+  readonly update: <E2, R2>(
+    id: K,
+    write: Effect.Effect<V, E2, R2>,
+  ) => Effect.Effect<V, E2 | WriteThrough.CacheError, R2>
 }
 
 interface Get<K, V, E> extends Request.Request<Option.Option<V>, ReadError<E>> {
@@ -184,6 +199,7 @@ export const makeWith = <K, V, E, R>(
     get,
     getMany,
     invalidate: (id) => cache.delete(keyspace, id),
+    update: (id, write) => WriteThrough.write(cache, keyspace, id, write, options),
   }
 }
 

@@ -10,12 +10,16 @@
  * @since 0.1.0
  */
 import type { Cache, Keyspace, StrataCache } from "@strata/core"
-import { Context, Option } from "effect"
+import { Context, Effect, Option } from "effect"
 import { fromPromise, run } from "./internal/promise.ts"
 import * as Repository from "./Repository.ts"
+import type * as WriteThrough from "./WriteThrough.ts"
 
-/** The options of {@link createRepository}. */
-export interface CreateRepositoryOptions<K, V> {
+/**
+ * The options of {@link createRepository}. The write-through options
+ * (`version`, `views`, `related`) are those `update` uses (see `WriteThrough`).
+ */
+export interface CreateRepositoryOptions<K, V> extends WriteThrough.Options<K, V> {
   /** Loads the rows of many ids in one call; an id with no row is left out of the map (not found). */
   readonly loadMany: (ids: ReadonlyArray<K>) => ReadonlyMap<K, V> | PromiseLike<ReadonlyMap<K, V>>
   /** Loads one row (`undefined`: not found); used instead of `loadMany` when a batch misses one id. */
@@ -33,6 +37,15 @@ export interface RepositoryClient<K, V> {
   getMany(ids: ReadonlyArray<K>): Promise<Array<V | undefined>>
   /** Drops the cached record of `id` everywhere, so the next read loads it. */
   invalidate(id: K): Promise<void>
+  /**
+   * Write-through: awaits `write` (the change to the source of truth; what
+   * it throws is rethrown as is, and the cache is untouched), then caches the
+   * record it returns keeping the newest source version, writes the views and
+   * drops the related keys and tags. Rejects with a typed cache error when
+   * the cache cannot be written after the source was (the record's key is
+   * then deleted).
+   */
+  update(id: K, write: () => V | PromiseLike<V>): Promise<V>
 }
 
 /**
@@ -52,14 +65,14 @@ export const createRepository = <K, V>(
   keyspace: Keyspace.Keyspace<K, V>,
   options: CreateRepositoryOptions<K, V>,
 ): RepositoryClient<K, V> => {
-  const { load, loadMany, loadOptions } = options
+  const { load, loadMany, ...rest } = options
   const repository = Repository.makeWith(
     cache.service,
     keyspace,
     {
+      ...rest,
       loadMany: fromPromise(keyspace.id, loadMany),
       load: load === undefined ? undefined : fromPromise(keyspace.id, load),
-      loadOptions,
     },
     Context.empty(),
   )
@@ -68,5 +81,9 @@ export const createRepository = <K, V>(
     get: (id) => run(repository.get(id)).then(Option.getOrUndefined),
     getMany: (ids) => run(repository.getMany(ids)).then((found) => found.map(Option.getOrUndefined)),
     invalidate: (id) => run(repository.invalidate(id)),
+    update: async (id, write) => {
+      const record = await write()
+      return run(repository.update(id, Effect.succeed(record)))
+    },
   }
 }

@@ -9,3 +9,4 @@
 export * as Repository from "./Repository.ts"
 export { InvalidLoaderResult } from "./Repository.ts"
 export { type CreateRepositoryOptions, createRepository, type RepositoryClient } from "./RepositoryClient.ts"
+export * as WriteThrough from "./WriteThrough.ts"
