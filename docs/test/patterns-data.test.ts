@@ -1,6 +1,7 @@
 import { RedisHarness } from "@strata/testkit/servers"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Repository from "../samples/patterns/repository.ts"
+import * as WriteThrough from "../samples/patterns/write-through.ts"
 
 // The samples of @strata/patterns' data-access pages, each on the memory tier and on L1 + a real Redis.
 let server: RedisHarness.RedisServer
@@ -20,6 +21,17 @@ describe.each([
       five: 500,
       one: "Product 1",
       queries: [[3, 1, 2], [4, 99], [5]],
+    })
+  })
+
+  it("write-through: the committed row is cached with its summary, its category page dropped; a rollback changes nothing", async () => {
+    const green = { id: 7, name: "Green tea", categoryId: 1, version: 2 }
+    expect(await WriteThrough.main(url())).toEqual({
+      renamed: green,
+      rolledBack: "name must not be empty: rolled back",
+      cached: green,
+      summary: { name: "Green tea", version: 2 },
+      categoryPage: undefined,
     })
   })
 })
