@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import type { Cache, Keyspace, StrataCache } from "@strata/core"
+import type { Cache, Keyspace, LoaderFailed, StrataCache } from "@strata/core"
 import { Context, Effect, Option } from "effect"
 import { fromPromise, run } from "./internal/promise.ts"
 import * as Repository from "./Repository.ts"
@@ -31,6 +31,8 @@ export interface CreateRepositoryOptions<K, V> extends WriteThrough.Options<K, V
 /** A read-through repository with a Promise API. */
 export interface RepositoryClient<K, V> {
   readonly keyspace: Keyspace.Keyspace<K, V>
+  /** The Effect form of this repository (its loaders' failures are `LoaderFailed`). */
+  readonly repository: Repository.Repository<K, V, LoaderFailed>
   /** The record of `id`, or `undefined` when the source has none. Calls in the same tick share one `loadMany`. */
   get(id: K): Promise<V | undefined>
   /** The records of `ids` in their order (`undefined`: not found); one `loadMany` call for all misses. */
@@ -78,6 +80,7 @@ export const createRepository = <K, V>(
   )
   return {
     keyspace,
+    repository,
     get: (id) => run(repository.get(id)).then(Option.getOrUndefined),
     getMany: (ids) => run(repository.getMany(ids)).then((found) => found.map(Option.getOrUndefined)),
     invalidate: (id) => run(repository.invalidate(id)),

@@ -6,6 +6,11 @@
  *
  * @since 0.1.0
  */
+
+export * as IdList from "./IdList.ts"
+export { createIdList, type IdListClient } from "./IdList.ts"
+export * as QueryCache from "./QueryCache.ts"
+export { createQueryCache, type QueryCacheClient } from "./QueryCache.ts"
 export * as Repository from "./Repository.ts"
 export { InvalidLoaderResult } from "./Repository.ts"
 export { type CreateRepositoryOptions, createRepository, type RepositoryClient } from "./RepositoryClient.ts"
