@@ -1,5 +1,6 @@
 import { RedisHarness } from "@strata/testkit/servers"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Lists from "../samples/patterns/lists.ts"
 import * as Repository from "../samples/patterns/repository.ts"
 import * as WriteThrough from "../samples/patterns/write-through.ts"
 
@@ -32,6 +33,23 @@ describe.each([
       cached: green,
       summary: { name: "Green tea", version: 2 },
       categoryPage: undefined,
+    })
+  })
+
+  it("lists: a query result and an ID list cached; a new product drops its category's lists by tag", async () => {
+    expect(await Lists.main(url())).toEqual({
+      count: 3,
+      page0: ["Product 1", "Product 2"],
+      page1: [3, 4],
+      countAfter: 4,
+      log: [
+        "COUNT category 1",
+        "SELECT ids category 1 page 0",
+        "SELECT products 1,2",
+        "SELECT ids category 1 page 1",
+        "SELECT products 3",
+        "COUNT category 1",
+      ],
     })
   })
 })
