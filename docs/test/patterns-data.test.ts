@@ -2,6 +2,7 @@ import { RedisHarness } from "@strata/testkit/servers"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Lists from "../samples/patterns/lists.ts"
 import * as Repository from "../samples/patterns/repository.ts"
+import * as SearchSample from "../samples/patterns/search.ts"
 import * as WriteThrough from "../samples/patterns/write-through.ts"
 
 // The samples of @strata/patterns' data-access pages, each on the memory tier and on L1 + a real Redis.
@@ -50,6 +51,13 @@ describe.each([
         "SELECT products 3",
         "COUNT category 1",
       ],
+    })
+  })
+
+  it("search: one key per normalised search, pages apart, dropped by the catalog tag", async () => {
+    expect(await SearchSample.main(url())).toEqual({
+      page1: [11, 12],
+      searches: ["green tea [leafy,teapot] p0", "green tea [leafy,teapot] p1", "green tea [leafy,teapot] p0"],
     })
   })
 })
