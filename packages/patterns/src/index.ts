@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 
+export * as Computed from "./Computed.ts"
 export * as IdList from "./IdList.ts"
 export { createIdList, type IdListClient } from "./IdList.ts"
 export * as QueryCache from "./QueryCache.ts"
