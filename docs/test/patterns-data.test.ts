@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { RedisHarness } from "@strata/testkit/servers"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Lists from "../samples/patterns/lists.ts"
@@ -59,5 +62,18 @@ describe.each([
       page1: [11, 12],
       searches: ["green tea [leafy,teapot] p0", "green tea [leafy,teapot] p1", "green tea [leafy,teapot] p0"],
     })
+  })
+
+  it("computed: a lazy total per object, a rating cached across objects until its tag drops it", async () => {
+    // The sample uses decorator syntax, which Vitest's transform leaves to Node 20 (a syntax error): tsx runs it.
+    const sample = fileURLToPath(new URL("../samples/patterns/computed.ts", import.meta.url))
+    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
+    const { REDIS_URL: _, ...inherited } = process.env
+    const redisUrl = url()
+    const { stdout } = await promisify(execFile)(tsx, ["--conditions=@strata/source", sample], {
+      env: redisUrl === undefined ? inherited : { ...inherited, REDIS_URL: redisUrl },
+      timeout: 60_000,
+    })
+    expect(JSON.parse(stdout)).toEqual({ total: 2100, ratings: [4.7, 4.7, 4.7], queries: 2 })
   })
 })
