@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 
+export * as CacheAside from "./CacheAside.ts"
+export { type CacheAsideClient, createCacheAside } from "./CacheAside.ts"
 export * as Computed from "./Computed.ts"
 export * as IdList from "./IdList.ts"
 export { createIdList, type IdListClient } from "./IdList.ts"
