@@ -6,4 +6,14 @@
  *
  * @since 0.1.0
  */
-export {}
+
+export * as WriteBehind from "./WriteBehind.ts"
+export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
+export type {
+  Abandoned,
+  Claimed,
+  Flushed,
+  FlushFailed,
+  WriteBehindEvent,
+} from "./WriteBehindEvent.ts"
+export { WriteBehindMetrics } from "./WriteBehindEvent.ts"
