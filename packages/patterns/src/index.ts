@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 
+export * as Session from "./Session.ts"
 export * as WriteBehind from "./WriteBehind.ts"
 export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
 export type {

@@ -16,3 +16,12 @@ export const Views = Keyspace.counter({ name: "test.views", key: Schema.String, 
 export const settle = Effect.gen(function* () {
   for (let i = 0; i < 10; i++) yield* Effect.yieldNow
 })
+
+/** A cart: quantities by SKU. */
+export const Cart = Schema.Struct({ items: Schema.Record(Schema.String, Schema.Int) })
+export type Cart = typeof Cart.Type
+
+/** Adds one of `sku` to a cart (pure: it may run several times under contention). */
+export const addOne =
+  (sku: string) =>
+  (cart: Cart | undefined): Cart => ({ items: { ...cart?.items, [sku]: (cart?.items[sku] ?? 0) + 1 } })
