@@ -179,7 +179,8 @@ export const make = <KS extends Keyspace.AnySchema>(options: Options<KS>): RateL
     capacity: burst,
     onStoreFailure,
     timeoutMillis: options.timeoutMillis,
-    storeKey: keyspace.storeKey,
+    // The keyspace gives the key within its space; the space (name and version) goes first.
+    storeKey: (key) => `${keyspace.id}:${keyspace.storeKey(key)}`,
     insurance,
   }
 }

@@ -94,6 +94,22 @@ describe("RateLimiter.consume", () => {
   })
 })
 
+describe("storage keys", () => {
+  it("two limiters never share state, even for the same key and algorithm", () => {
+    const a = RateLimiter.make({ ...base, name: "api.a", limit: 1 })
+    const b = RateLimiter.make({ ...base, name: "api.b", limit: 1 })
+    const decisions = Effect.runSync(
+      Effect.all([
+        RateLimiter.consume(a, "u"),
+        RateLimiter.consume(b, "u"),
+        RateLimiter.consume(a, "u"),
+      ]).pipe(Effect.provide(MemoryRateStore.layer())),
+    )
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, false])
+    expect(a.storeKey("u")).toBe("api.a:v1:'u'")
+  })
+})
+
 describe("store failures", () => {
   const failing = (error: StoreUnavailable | Timeout) =>
     Effect.provideService(RateLimitStore.RateLimitStore, { name: "broken", apply: () => Effect.fail(error) })
