@@ -15,7 +15,7 @@ export const openRedis = async (url: string, options: Partial<RedisRateStore.Opt
     inspect,
     /** Redis's own clock, ms. */
     serverTime: async () => {
-      const [seconds, micros] = (await inspect.time()) as [string, string]
+      const [seconds, micros] = (await inspect.time()) as unknown as [string, string]
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     },
     close: async () => {
