@@ -9,6 +9,7 @@
 export * as Algorithm from "./Algorithm.ts"
 export * from "./Errors.ts"
 export { type CreateRateLimiterOptions, createRateLimiter, type RateLimiterClient } from "./Facade.ts"
+export * as HttpRateLimit from "./HttpRateLimit.ts"
 export * as MemoryRateStore from "./MemoryRateStore.ts"
 export * as RateLimiter from "./RateLimiter.ts"
 export * as RateLimitStore from "./RateLimitStore.ts"
