@@ -1,5 +1,5 @@
 /**
- * R1: a hot key read across many expiries, by two caches (two "processes",
+ * X1: a hot key read across many expiries, by two caches (two "processes",
  * each with its own L1, Redis connections and bus) through the facade, with
  * and without early refresh (XFetch, the keyspace's `earlyRefresh`). Without
  * it, every process misses once per TTL and its readers wait for the loader;
@@ -56,8 +56,8 @@ const run = async (caches: ReadonlyArray<StrataCache>, earlyRefresh: number, exp
   return { misses, loads, reads }
 }
 
-export const R1: Workload = {
-  id: "R1",
+export const X1: Workload = {
+  id: "X1",
   name: "hot key across expiries, 2 processes: misses with early refresh (XFetch, beta 1) and without",
   run: async (context) => {
     const expiries = context.scale(10, 4)
@@ -69,8 +69,8 @@ export const R1: Workload = {
         `${expiries} TTLs of ${TTL_MS} ms, loader ${LOADER_MS} ms: without early refresh ${plain.misses} misses, ${plain.loads} loads (${plain.reads} reads); with it ${early.misses} misses, ${early.loads} loads (${early.reads} reads)`,
       )
       return result(
-        "R1",
-        R1.name,
+        "X1",
+        X1.name,
         "<= 0",
         "misses after the cold read with early refresh",
         "plain",
