@@ -7,6 +7,7 @@ export default [
   "packages/testkit",
   "packages/redis",
   "packages/patterns",
+  "packages/http",
   "apps/shop",
   "docs",
 ]
