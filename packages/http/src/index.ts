@@ -10,4 +10,5 @@
 export * as CachedFetch from "./CachedFetch.ts"
 export * from "./Errors.ts"
 export * as HttpKeyspace from "./HttpKeyspace.ts"
+export * as ResponseCache from "./ResponseCache.ts"
 export * as StoredResponse from "./StoredResponse.ts"
