@@ -50,3 +50,75 @@ export const startNode: StartApp = async (cache) => {
   )
   return listen(server, () => n)
 }
+
+export const startExpress: StartApp = async (cache) => {
+  const express = (await import("express")).default
+  const { cacheResponses } = await import("@strata/http/express")
+  let n = 0
+  const app = express()
+  app.use(cacheResponses(cache))
+  app.all("/{*rest}", (req, res) => {
+    const a = answer(req.method, req.originalUrl, (name) => req.get(name), ++n)
+    res.status(a.status).set(a.headers)
+    if (a.chunks.length > 1) return void writeNode(res, a)
+    res.send(a.chunks.join(""))
+  })
+  return listen(createServer(app), () => n)
+}
+
+export const startFastify: StartApp = async (cache) => {
+  const Fastify = (await import("fastify")).default
+  const { responseCache } = await import("@strata/http/fastify")
+  const { Readable } = await import("node:stream")
+  let n = 0
+  const app = Fastify()
+  await app.register(responseCache, { cache })
+  app.all("/*", async (request, reply) => {
+    const header = (name: string) => request.headers[name] as string | undefined
+    const a = answer(request.method, request.url, header, ++n)
+    reply.code(a.status).headers(a.headers)
+    return a.chunks.length > 1 ? reply.send(Readable.from(a.chunks)) : a.chunks.join("")
+  })
+  await app.listen({ port: 0, host: "127.0.0.1" })
+  const { port } = app.server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, renders: () => n, close: () => app.close() }
+}
+
+export const startHono: StartApp = async (cache) => {
+  const { Hono } = await import("hono")
+  const { serve } = await import("@hono/node-server")
+  const { cacheResponses } = await import("@strata/http/hono")
+  let n = 0
+  const app = new Hono()
+  app.use(cacheResponses(cache))
+  app.all("*", (c) => {
+    const url = new URL(c.req.url)
+    const a = answer(c.req.method, `${url.pathname}${url.search}`, (name) => c.req.header(name), ++n)
+    const body =
+      a.chunks.length > 1
+        ? new ReadableStream<Uint8Array>({
+            async start(controller) {
+              for (const chunk of a.chunks) {
+                controller.enqueue(new TextEncoder().encode(chunk))
+                await new Promise((resolve) => setImmediate(resolve))
+              }
+              controller.close()
+            },
+          })
+        : a.chunks.join("")
+    return new Response(body, { status: a.status, headers: a.headers })
+  })
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    renders: () => n,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
