@@ -9,7 +9,7 @@
  */
 import { LoaderFailed, type StrataCache } from "@strata/core"
 import { InvalidHttpInput, UpstreamFailed } from "./Errors.ts"
-import type { HttpKeyspace, RefreshOutcome, RequestKey } from "./HttpKeyspace.ts"
+import { type HttpKeyspace, type RefreshOutcome, type RequestKey, selectingHeaders } from "./HttpKeyspace.ts"
 import * as Policy from "./internal/policy.ts"
 import { type StoredResponse, toResponse } from "./StoredResponse.ts"
 
@@ -248,7 +248,7 @@ export const make = (options: CachedFetchOptions): CachedFetch => {
     const key: RequestKey = {
       method,
       url,
-      headers: keyHeaders.map((name) => [name, headers.get(name) ?? ""] as const),
+      headers: selectingHeaders(keyHeaders, (name) => headers.get(name) ?? undefined),
       identity: "",
     }
     const stored = await entries.get(key)

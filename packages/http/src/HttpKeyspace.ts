@@ -13,16 +13,25 @@ import { StoredResponse } from "./StoredResponse.ts"
 /**
  * What identifies a cached response: the method, the URL (absolute for
  * `cachedFetch`; path and sorted query for server responses), the request
- * headers that select it (name, value; names lower-case and sorted) and the
- * caller's identity when the response depends on who asks ("" when not).
+ * headers that select it and the caller's identity when the response depends
+ * on who asks ("" when not). `headers` is one `name: value` line per header,
+ * names lower-case and sorted (see {@link selectingHeaders}): header values
+ * cannot hold a line break (RFC 9110 §5.5), so the lines are unambiguous, and
+ * a key of plain strings keeps the cache's L1 hit path short.
  */
 export const RequestKey = Schema.Struct({
   method: Schema.String,
   url: Schema.String,
-  headers: Schema.Array(Schema.Tuple([Schema.String, Schema.String])),
+  headers: Schema.String,
   identity: Schema.String,
 })
 export type RequestKey = typeof RequestKey.Type
+
+/** The `headers` field of a {@link RequestKey}: `name: value` lines, in the order of `names` (give them sorted). */
+export const selectingHeaders = (
+  names: ReadonlyArray<string>,
+  value: (name: string) => string | undefined,
+): string => names.map((name) => `${name}: ${value(name) ?? ""}`).join("\n")
 
 /**
  * How a refresh ended, shared with the callers (and processes) that waited on
@@ -120,7 +129,7 @@ export const make = (options: HttpKeyspaceOptions): HttpKeyspace => {
     // A Vary list outlives the responses it selects: it is small and changes rarely.
     ttl: entries.ttlMillis + entries.staleForMillis,
     version: options.version,
-    tags: tags === undefined ? undefined : (key) => tags({ ...key, headers: [] }),
+    tags: tags === undefined ? undefined : (key) => tags({ ...key, headers: "" }),
   })
   return { entries, refreshes, variants }
 }

@@ -19,6 +19,7 @@ export interface FastifyResponseCacheOptions {
 interface Capture {
   readonly decision: Extract<Decision, { kind: "miss" }>
   body: Uint8Array | undefined
+  failed: boolean
 }
 
 const headersOf = (reply: FastifyReply): Array<readonly [string, string]> => {
@@ -66,11 +67,19 @@ export const responseCache: FastifyPluginAsync<FastifyResponseCacheOptions> = as
       const { served } = decision
       reply.code(served.status)
       for (const [name, value] of served.headers) reply.header(name, value)
-      return reply.send(served.body === undefined ? undefined : Buffer.from(served.body))
+      const body = served.body
+      return reply.send(
+        body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      )
     }
     if (decision.kind === "miss") {
       reply.header("x-cache", "MISS")
-      captures.set(request, { decision, body: undefined })
+      const capture: Capture = { decision, body: undefined, failed: false }
+      captures.set(request, capture)
+      // Fastify runs onResponse on the response's "finish" or "error": an error means it was not sent whole.
+      reply.raw.once("error", () => {
+        capture.failed = true
+      })
     }
     return undefined
   })
@@ -103,7 +112,7 @@ export const responseCache: FastifyPluginAsync<FastifyResponseCacheOptions> = as
     const capture = captures.get(request)
     if (capture === undefined) return
     captures.delete(request)
-    if (!reply.raw.writableFinished) return capture.decision.pending.abandon()
+    if (capture.failed) return capture.decision.pending.abandon()
     cache.finish(capture.decision.pending, {
       status: reply.statusCode,
       headers: headersOf(reply),

@@ -2,7 +2,7 @@
  * The framework-neutral rules of server response caching: which requests
  * may be looked up, what their key is, and which responses may be stored.
  */
-import type { RequestKey, VariantsKey } from "../HttpKeyspace.ts"
+import { type RequestKey, selectingHeaders, type VariantsKey } from "../HttpKeyspace.ts"
 import * as Policy from "./policy.ts"
 
 /** A request as every adapter presents it: method, path with query as received, headers by lower-case name. */
@@ -63,7 +63,7 @@ export const requestKey = (
   method: "GET",
   url,
   identity,
-  headers: vary.map((name) => [name, request.header(name) ?? ""] as const),
+  headers: selectingHeaders(vary, request.header),
 })
 
 /** Headers never stored: hop-by-hop ones (RFC 9110 §7.6.1), the ones the cache sets, and framing it recomputes. */
