@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cache, InvalidValue, LoaderCycle, MemoryBus, MemoryStore } from "@strata/core"
-import { Deferred, Effect, Fiber, Option } from "effect"
+import { Cache, InvalidValue, Keyspace, LoaderCycle, MemoryBus, MemoryStore } from "@strata/core"
+import { Deferred, Effect, Fiber, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Items, leased, settle } from "./fixtures.ts"
 
@@ -156,5 +156,38 @@ describe("getOrSetMany: many keys, one loadMany call for what is missing", () =>
       assert.deepStrictEqual(yield* fresh.get(Items, "d"), Option.none())
       assert.strictEqual(cache.peekUnsafe(Items, "d"), undefined)
     }),
+  )
+
+  it.effect(
+    "a batch that began before its keys' tag was invalidated stores nothing: a fresh cache over the same store misses",
+    () =>
+      Effect.gen(function* () {
+        const Tagged = Keyspace.make({
+          name: "engine.tagged",
+          key: Schema.String,
+          value: Schema.String,
+          ttl: "1 minute",
+          tags: () => ["all"],
+        })
+        const store = yield* MemoryStore.make()
+        const cache = yield* Cache.make({}, store)
+        const gate = yield* Deferred.make<void>()
+        const loading = yield* Effect.forkChild(
+          cache.getOrSetMany(Tagged, ["a", "b"], (keys) =>
+            Effect.as(
+              Deferred.await(gate),
+              keys.map((k) => `old:${k}`),
+            ),
+          ),
+        )
+        yield* settle
+        yield* cache.invalidateTag("all")
+        yield* Deferred.succeed(gate, undefined)
+        // The callers get what the loader returned; the tiers keep out of it.
+        assert.deepStrictEqual(yield* Fiber.join(loading), [Option.some("old:a"), Option.some("old:b")])
+        const fresh = yield* Cache.make({}, store)
+        assert.deepStrictEqual(yield* fresh.getMany(Tagged, ["a", "b"]), [Option.none(), Option.none()])
+        assert.deepStrictEqual(yield* cache.getMany(Tagged, ["a", "b"]), [Option.none(), Option.none()])
+      }),
   )
 })

@@ -24,7 +24,7 @@ export interface Status {
   readonly stats: Record<string, unknown> & { loads: number; l2Errors: number }
 }
 
-type Space = "item" | "stale" | "other" | "count"
+type Space = "item" | "stale" | "tagged" | "other" | "count"
 
 /** A node process and typed calls to it. */
 export interface Node {
@@ -38,6 +38,8 @@ export interface Node {
     options?: Record<string, unknown>,
   ) => Promise<Attempt<void>>
   readonly delete: (key: string, ks?: Space) => Promise<Attempt<void>>
+  readonly invalidateTag: (tag: string) => Promise<Attempt<void>>
+  readonly clear: (ks?: Space) => Promise<Attempt<void>>
   readonly increment: (key: string, by: number) => Promise<Attempt<number>>
   /** `increment` by a value IPC cannot carry, by name: NaN, Infinity, -Infinity, -0, 1.5, 2^53, "1", {}, null. */
   readonly incrementBy: (key: string, name: string) => Promise<Attempt<number>>
@@ -103,6 +105,8 @@ export const startNode = async (env: NodeEnv): Promise<Node> => {
     getMany: (keys, ks) => call("getMany", { keys, ks }),
     set: (key, value, ks, options) => call("set", { key, value, ks, options }),
     delete: (key, ks) => call("delete", { key, ks }),
+    invalidateTag: (tag) => call("invalidateTag", { tag }),
+    clear: (ks) => call("clear", { ks }),
     increment: (key, by) => call("increment", { key, by }),
     incrementBy: (key, name) => call("increment", { key, byName: name }),
     getCount: (key) => call("getCount", { key }),

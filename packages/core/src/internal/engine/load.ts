@@ -8,6 +8,7 @@
  */
 import { Duration, Effect, type Scope } from "effect"
 import type { Loader, LoadOptions } from "../../Cache.ts"
+import type * as Entry from "../../Entry.ts"
 import {
   type EntryTooLarge,
   type InvalidArgument,
@@ -108,10 +109,28 @@ export const make = (
     )
 
   /**
+   * The tag versions of `key` read before its loader runs: the entry a load
+   * stores carries these, so a tag invalidated while the loader ran leaves
+   * it outdated at once, in every process (its tag check fails on read).
+   * `undefined` when they cannot be read: the load's value is then served,
+   * not stored.
+   */
+  const tagsBefore = <K>(keyspace: Keyspace<K, any>, key: K) =>
+    Effect.gen(function* () {
+      const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
+      return yield* Effect.map(l2.tagVersions(tags), (tagVersions) => ({ tagVersions })).pipe(
+        Effect.catchTag(["StoreUnavailable", "Timeout"], l2.recover(keyspace, "tagVersions", undefined)),
+      )
+    })
+
+  /**
    * Stores a loaded value: in L2 as a compare-and-set on the version read
    * before loading (so it never lands over a newer write or a delete), then
    * in L1 if the fill's ticket still holds; with a lease `token`, announces
-   * the fill to the waiters. Returns the value callers get.
+   * the fill to the waiters. Nothing is stored when the ticket was voided
+   * meanwhile (a delete, tag invalidation or clear of the key, here or
+   * announced by the bus, or a gap): the callers get the value, the tiers
+   * keep out of it. Returns the value callers get.
    */
   const storeLoaded = <K, V>(
     keyspace: Keyspace<K, V>,
@@ -123,13 +142,12 @@ export const make = (
     version: number | undefined,
     ticket: Ticket,
     lease: { token: string | undefined },
+    tags: { readonly tagVersions: Entry.TagVersions | undefined } | undefined,
   ) =>
     Effect.gen(function* () {
-      const prepared = yield* writes.prepare(keyspace, key, loaded, ttl, staleFor).pipe(
-        // Without current tag versions the entry could not be checked later: serve it, do not store it.
-        Effect.catchTag(["StoreUnavailable", "Timeout"], l2.recover(keyspace, "tagVersions", undefined)),
-      )
-      if (prepared === undefined) return loaded as unknown
+      // Without the tag versions read before loading the entry could not be checked later: serve it only.
+      if (tags === undefined || !guard.valid(ticket)) return loaded as unknown
+      const prepared = yield* writes.prepare(keyspace, key, loaded, ttl, staleFor, tags)
       // Announce the fill to lease waiters: with fillAndRelease only when someone waited (the store knows).
       let announce = lease.token !== undefined
       if (store !== undefined) {
@@ -231,6 +249,7 @@ export const make = (
           lease.token = leased.token
         }
 
+        const tagVersions = yield* tagsBefore(keyspace, key)
         counts.loads++
         const loaded = yield* timed(keyspace, Effect.isEffect(loader) ? loader : loader(key), hard, flight)
         return (yield* storeLoaded(
@@ -243,6 +262,7 @@ export const make = (
           read.version,
           ticket,
           lease,
+          tagVersions,
         )) as V
       }).pipe(
         Effect.ensuring(
@@ -331,5 +351,5 @@ export const make = (
     )
   }
 
-  return { load, refresh, timed, storeLoaded, release, softTimeoutOf, hardTimeoutOf }
+  return { load, refresh, timed, tagsBefore, storeLoaded, release, softTimeoutOf, hardTimeoutOf }
 }

@@ -106,6 +106,9 @@ export const make = (
       /** Loads `group` in one call and stores each row; a failure fails the group's flights. */
       const loadGroup = (group: ReadonlyArray<Pending<K>>) =>
         Effect.gen(function* () {
+          const tags = yield* Effect.forEach(group, (p) => loads.tagsBefore(keyspace, p.key), {
+            concurrency: "unbounded",
+          })
           counts.loads++
           const rows = yield* loads.timed(keyspace, loadMany(group.map((p) => p.key)), hard, batch)
           if (!Array.isArray(rows) || rows.length !== group.length) {
@@ -130,7 +133,18 @@ export const make = (
               continue
             }
             const stored = yield* Effect.exit(
-              loads.storeLoaded(keyspace, p.key, p.storeKey, row, ttl, staleFor, p.version, p.ticket!, p),
+              loads.storeLoaded(
+                keyspace,
+                p.key,
+                p.storeKey,
+                row,
+                ttl,
+                staleFor,
+                p.version,
+                p.ticket!,
+                p,
+                tags[i],
+              ),
             )
             flights.settle(p.flight, stored)
           }

@@ -102,10 +102,16 @@ export const make = (
     value: V,
     ttl: number,
     staleFor: number,
+    // A load passes the tag versions read before its loader ran (see `load`); a write reads them now.
+    readBefore?: { readonly tagVersions: Entry.TagVersions | undefined },
   ): Effect.Effect<Prepared, InvalidKey | InvalidValue | EntryTooLarge | StoreError> =>
     Effect.gen(function* () {
-      const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
-      const tagVersions = yield* l2.tagVersions(tags)
+      const tagVersions =
+        readBefore !== undefined
+          ? readBefore.tagVersions
+          : yield* l2.tagVersions(
+              yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey }),
+            )
       const createdAt = wallNow()
       const freshUntil = createdAt + ttl
       const staleUntil = freshUntil + staleFor

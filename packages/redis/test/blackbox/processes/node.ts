@@ -56,6 +56,14 @@ const keyspaces = {
     ttl: "300 millis",
     staleFor: "10 minutes",
   }),
+  /** Every entry carries the tag `all`. */
+  tagged: Keyspace.make({
+    name: "bb.tagged",
+    key: Schema.String,
+    value: Item,
+    ttl: "10 minutes",
+    tags: () => ["all"],
+  }),
   /** The same name and version as `item` with an incompatible value schema, as an old deploy would have. */
   other: Keyspace.make({
     name: "bb.item",
@@ -150,6 +158,10 @@ const handle = async (command: Command): Promise<unknown> => {
       )
     case "delete":
       return attempt(() => clientOf(command.ks).delete(key))
+    case "invalidateTag":
+      return attempt(() => cache.invalidateTag(command.tag as string))
+    case "clear":
+      return attempt(() => clientOf(command.ks).clear())
     case "increment":
       // `byName` names a value IPC cannot carry (NaN, -0, Infinity, an object...).
       return attempt(() =>
