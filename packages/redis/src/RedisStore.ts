@@ -220,7 +220,11 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     spaces.length === 0
       ? Effect.void
       : call("refresh generations", () =>
-          Promise.all(spaces.map((space) => client.get(metaKey(space)))),
+          Promise.all(
+            spaces.map((space) =>
+              runScript(client, Scripts.restoreGeneration, metaKey(space), generations.get(space) ?? 0),
+            ),
+          ),
         ).pipe(
           Effect.tap((values) =>
             Effect.sync(() => {
@@ -302,9 +306,9 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         runScript(client, Scripts.increment, k, String(by), ttlMillis, newVersion(), deadline()).then(Number),
       ),
     clear: (space) =>
-      call("clear", () => runScript(client, Scripts.clear, metaKey(space), deadline())).pipe(
-        Effect.map((generation) => learn(space, notLate(generation))),
-      ),
+      call("clear", () =>
+        runScript(client, Scripts.clear, metaKey(space), deadline(), generations.get(space) ?? 0),
+      ).pipe(Effect.map((generation) => learn(space, notLate(generation)))),
     versioned: {
       get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
       // The version travels in each value's header, so the MGET of getMany reads it for free.

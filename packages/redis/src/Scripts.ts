@@ -217,13 +217,38 @@ return { written, waited }`,
 
 /**
  * Moves a keyspace to its next generation (KEYS[1] is its generation key), so
- * its old keys become unreachable. ARGV[1] is the deadline. Returns the new
- * generation, or LATE.
+ * its old keys become unreachable. ARGV[1] is the deadline; ARGV[2] the
+ * highest generation the caller knows: the new one is past it even when the
+ * generation key was lost (FLUSHDB, eviction), or the caller would keep
+ * reading what it cleared. Returns the new generation, or LATE.
  */
-export const clear = script<[deadline: number], number>(
+export const clear = script<[deadline: number, known: number], number>(
   "strataClear",
   `${refuseLate(1)}
-return redis.call('INCR', KEYS[1])`,
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local known = tonumber(ARGV[2])
+if known > current then current = known end
+current = current + 1
+redis.call('SET', KEYS[1], string.format('%d', current))
+return current`,
+)
+
+/**
+ * Reads a keyspace's generation (KEYS[1]), putting back ARGV[1], the highest
+ * one the caller knows, when the key holds less or is gone (FLUSHDB, an
+ * eviction, a restart that kept some keys): otherwise processes that never
+ * saw the old generation would write and read under another one than the
+ * rest, for good. Generations only grow. Returns the generation now in force.
+ */
+export const restoreGeneration = script<[known: number], number>(
+  "strataRestoreGeneration",
+  `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local known = tonumber(ARGV[1])
+if known > current then
+  redis.call('SET', KEYS[1], string.format('%d', known))
+  return known
+end
+return current`,
 )
 
 /** Every script, for registration on a client. */
@@ -237,4 +262,5 @@ export const all: ReadonlyArray<Script<any, any>> = [
   releaseLease,
   fillAndRelease,
   clear,
+  restoreGeneration,
 ]

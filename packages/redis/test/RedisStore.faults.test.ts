@@ -256,3 +256,35 @@ describe("RedisStore under faults", () => {
     expect(Date.now() - started).toBeLessThan(3_000)
   })
 })
+
+describe("a lost generation key (FLUSHDB, eviction): processes converge on one generation", () => {
+  it("after FLUSHDB a fresh process and an old one read each other's writes again within two refresh periods", async () => {
+    const a = await open(server.port, { generationRefreshMillis: 100 })
+    await a.run(a.store.set("gen", "k", text("v1"), 60_000))
+    await a.run(a.store.clear("gen"))
+    await a.run(a.store.set("gen", "k", text("a1"), 60_000))
+    await server.command("FLUSHDB")
+    // C has never seen the keyspace: it reads no generation key.
+    const c = await open(server.port, { generationRefreshMillis: 100 })
+    await c.run(c.store.set("gen", "k", text("c1"), 60_000))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await c.run(c.store.set("gen", "k", text("c2"), 60_000))
+    expect(read(await a.run(a.store.get("gen", "k")))).toBe("c2")
+    await a.run(a.store.set("gen", "k", text("a3"), 60_000))
+    expect(read(await c.run(c.store.get("gen", "k")))).toBe("a3")
+  })
+
+  it("a clear after the generation key was deleted moves past every generation the process knows", async () => {
+    const a = await open(server.port, { generationRefreshMillis: 60_000 })
+    await a.run(a.store.clear("gen2"))
+    await a.run(a.store.clear("gen2"))
+    await a.run(a.store.set("gen2", "k", text("before"), 60_000))
+    await server.command("DEL", "faults:gen2:meta:gen")
+    await a.run(a.store.clear("gen2"))
+    expect(read(await a.run(a.store.get("gen2", "k")))).toBeUndefined()
+    const fresh = await open(server.port)
+    expect(read(await fresh.run(fresh.store.get("gen2", "k")))).toBeUndefined()
+    await a.run(a.store.set("gen2", "k", text("after"), 60_000))
+    expect(read(await fresh.run(fresh.store.get("gen2", "k")))).toBe("after")
+  })
+})
