@@ -80,7 +80,7 @@ export const make = Effect.fnUntraced(function* (
   const monoNow = monotonicMillis(clock)
 
   const telemetry = Telemetry.make(config.name, context, runFork)
-  const guard = new FillGuard(!config.fillGuards)
+  const guard = new FillGuard(!config.fillGuards, monoNow)
   const health: L1View.BusHealth = { down: false }
   const l1 = L1View.make(
     config,

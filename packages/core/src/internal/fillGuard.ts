@@ -17,6 +17,11 @@ export interface Ticket {
   readonly space: string
   readonly key: string
   readonly tags: ReadonlyArray<string> | undefined
+  /**
+   * When the fill began (the guard's clock, ms): what it stores was read no
+   * earlier, so that is the copy's age while the bus cannot vouch for it.
+   */
+  readonly startedAt: number
   voided: boolean
 }
 
@@ -28,10 +33,13 @@ export class FillGuard {
   private readonly byTag = new Map<string, Set<Ticket>>()
   private inFlight = 0
   /** For tests that show the guard is needed: tickets are never voided. */
-  constructor(private readonly disabled = false) {}
+  constructor(
+    private readonly disabled = false,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   begin(space: string, key: string, tags: ReadonlyArray<string> | undefined): Ticket {
-    const ticket: Ticket = { space, key, tags, voided: false }
+    const ticket: Ticket = { space, key, tags, startedAt: this.now(), voided: false }
     const keys = getOrCreate(this.bySpace, space, () => new Map<string, Held>())
     const held = keys.get(key)
     if (held === undefined) keys.set(key, ticket)

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cache, MemoryBus, MemoryStore } from "@strata/core"
-import { Effect } from "effect"
+import { Cache, MemoryBus, MemoryStore, type Store } from "@strata/core"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { Items } from "./fixtures.ts"
+import { Items, settle } from "./fixtures.ts"
 
 describe("the bus", () => {
   it.effect(
@@ -40,6 +40,40 @@ describe("the bus", () => {
         yield* b.get(Items, "k")
         yield* TestClock.adjust("30 seconds")
         assert.strictEqual(b.peekUnsafe(Items, "k"), "v2", "back to the entry's own TTL")
+      }),
+  )
+
+  it.effect(
+    "while the bus is down, a copy read from L2 is as old as the read: a reply that arrived late serves no longer than busDownMaxTtl after the read began",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        // A publishes where B does not listen: B never hears of its write.
+        const a = yield* Cache.make({}, store, MemoryBus.hub().node("a"))
+        yield* a.set(Items, "k", "v1")
+        // B's store answers 1.5 s late with what it read when asked, as a slow link would.
+        const slow: Store.Service = {
+          ...store,
+          versioned: {
+            ...store.versioned!,
+            get: (space, key) =>
+              Effect.flatMap(store.versioned!.get(space, key), (found) =>
+                Effect.as(Effect.sleep(1_500), found),
+              ),
+          },
+        }
+        const b = yield* Cache.make({ l1: { busDownMaxTtl: "2 seconds" } }, slow, hub.node("b"))
+        hub.gap("test: link lost", false)
+        const reading = yield* Effect.forkChild(b.get(Items, "k"))
+        yield* settle
+        yield* TestClock.adjust(100)
+        yield* a.set(Items, "k", "v2") // B's bus is down: it never hears of this
+        yield* TestClock.adjust(1_400)
+        yield* Fiber.join(reading)
+        assert.strictEqual(b.peekUnsafe(Items, "k"), "v1", "served within busDownMaxTtl of the read")
+        yield* TestClock.adjust(600)
+        assert.strictEqual(b.peekUnsafe(Items, "k"), undefined, "not 2 s after the reply, 2 s after the read")
       }),
   )
 })

@@ -163,7 +163,8 @@ export const make = (
         copy: needsCopy ? () => copyOf(keyspace, envelopeBytes) : undefined,
         size: envelopeBytes.length + key.length + 64,
         visited: false,
-        filledAt: mono,
+        // A copy read from L2 is as old as the read: a reply that arrived late must not look new.
+        filledAt: ticket === undefined ? mono : Math.min(mono, ticket.startedAt),
       },
       mono,
     )
