@@ -17,7 +17,7 @@ import { Clock, Context, Effect, Layer, Scope, Tracer } from "effect"
 import { Bus, type Service as BusService } from "./Bus.ts"
 import type { Options } from "./CacheOptions.ts"
 import type { Service } from "./CacheService.ts"
-import type { InvalidArgument, InvalidDuration } from "./Errors.ts"
+import { CacheClosed, type InvalidArgument, type InvalidDuration } from "./Errors.ts"
 import { isLive, monotonicMillis } from "./internal/clock.ts"
 import * as BusEvents from "./internal/engine/busEvents.ts"
 import * as Config from "./internal/engine/config.ts"
@@ -143,16 +143,40 @@ export const make = Effect.fnUntraced(function* (
     }),
   )
 
+  // Closing the scope closes the cache: every call after that fails with CacheClosed (this finalizer,
+  // added last, runs first).
+  let closed = false
+  yield* Scope.addFinalizer(
+    scope,
+    Effect.sync(() => {
+      closed = true
+    }),
+  )
+  const open = <Args extends Array<any>, A, E, R>(
+    f: (...args: Args) => Effect.Effect<A, E, R>,
+  ): ((...args: Args) => Effect.Effect<A, E | CacheClosed, R>) =>
+    function (this: unknown, ...args: Args) {
+      return closed
+        ? Effect.fail(new CacheClosed({ message: `cache "${config.name}" is closed` }))
+        : f.apply(this, args)
+    }
+
   return Cache.of({
-    ...reads,
-    getOrSetMany,
-    set: writes.set,
-    update: Update.make(l1, shared, writes, wallNow),
-    delete: writes.delete,
-    setMany: writes.setMany,
-    invalidateTag: writes.invalidateTag,
-    clear: writes.clear,
-    increment: writes.increment,
+    get: open(reads.get),
+    getMany: open(reads.getMany),
+    getOrSet: open(reads.getOrSet),
+    peekUnsafe: (keyspace, key) => {
+      if (closed) throw new CacheClosed({ message: `cache "${config.name}" is closed` })
+      return reads.peekUnsafe(keyspace, key)
+    },
+    getOrSetMany: open(getOrSetMany),
+    set: open(writes.set),
+    update: open(Update.make(l1, shared, writes, wallNow)),
+    delete: open(writes.delete),
+    setMany: open(writes.setMany),
+    invalidateTag: open(writes.invalidateTag),
+    clear: open(writes.clear),
+    increment: open(writes.increment),
     stats: () => {
       telemetry.sync(gauges())
       return {

@@ -8,6 +8,7 @@ import type { Effect, Option, Stream } from "effect"
 import type { CacheEvent } from "./CacheEvent.ts"
 import type { LoadOptions, WriteOptions } from "./CacheOptions.ts"
 import type {
+  CacheClosed,
   EntryTooLarge,
   InvalidArgument,
   InvalidDuration,
@@ -57,7 +58,7 @@ export interface Service {
   readonly get: <K, V>(
     keyspace: Keyspace<K, V>,
     key: NoInfer<K>,
-  ) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError>
+  ) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError | CacheClosed>
   /**
    * The fresh value under `key`; on a miss, runs `loader` once for all
    * concurrent callers in this process (and, with leases, once across
@@ -74,7 +75,7 @@ export interface Service {
     options?: LoadOptions,
   ) => Effect.Effect<
     V,
-    E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout | LoaderCycle,
+    E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout | LoaderCycle | CacheClosed,
     R
   >
   /**
@@ -93,7 +94,15 @@ export interface Service {
     options?: LoadOptions,
   ) => Effect.Effect<
     ReadonlyArray<Option.Option<V>>,
-    E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | Timeout | LoaderCycle,
+    | E
+    | InvalidKey
+    | InvalidValue
+    | EntryTooLarge
+    | InvalidDuration
+    | InvalidArgument
+    | Timeout
+    | LoaderCycle
+    | CacheClosed,
     R
   >
   /** Stores `value` under `key` (L2, then L1, then the bus). */
@@ -104,7 +113,7 @@ export interface Service {
     options?: WriteOptions,
   ) => Effect.Effect<
     void,
-    InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError
+    InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError | CacheClosed
   >
   /**
    * Replaces the value under `key` with `f(current)` atomically: `current` is
@@ -131,17 +140,18 @@ export interface Service {
     | LoaderFailed
     | UpdateConflict
     | StoreError
+    | CacheClosed
   >
   /** Removes `key` (L2, then L1, then the bus). */
   readonly delete: <K, V>(
     keyspace: Keyspace<K, V>,
     key: NoInfer<K>,
-  ) => Effect.Effect<void, InvalidKey | StoreError>
+  ) => Effect.Effect<void, InvalidKey | StoreError | CacheClosed>
   /** `get` for many keys, in order; one L2 round trip for all L1 misses. */
   readonly getMany: <K, V>(
     keyspace: Keyspace<K, V>,
     keys: ReadonlyArray<NoInfer<K>>,
-  ) => Effect.Effect<ReadonlyArray<Option.Option<V>>, InvalidKey | InvalidArgument | StoreError>
+  ) => Effect.Effect<ReadonlyArray<Option.Option<V>>, InvalidKey | InvalidArgument | StoreError | CacheClosed>
   /** `set` for many entries. Every key and value is validated before anything is written. */
   readonly setMany: <K, V>(
     keyspace: Keyspace<K, V>,
@@ -149,12 +159,12 @@ export interface Service {
     options?: WriteOptions,
   ) => Effect.Effect<
     void,
-    InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError
+    InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument | StoreError | CacheClosed
   >
   /** Makes every entry carrying `tag` a miss from now on, in every process. */
-  readonly invalidateTag: (tag: string) => Effect.Effect<void, InvalidArgument | StoreError>
+  readonly invalidateTag: (tag: string) => Effect.Effect<void, InvalidArgument | StoreError | CacheClosed>
   /** Removes every entry of a keyspace, in every process. */
-  readonly clear: <K, V>(keyspace: Keyspace<K, V>) => Effect.Effect<void, StoreError>
+  readonly clear: <K, V>(keyspace: Keyspace<K, V>) => Effect.Effect<void, StoreError | CacheClosed>
   /**
    * Adds `by` (a safe integer, default 1; negative subtracts) to a counter
    * atomically and returns the new count. Fails with `InvalidArgument`
@@ -165,7 +175,7 @@ export interface Service {
     counter: Counter<K>,
     key: NoInfer<K>,
     by?: number,
-  ) => Effect.Effect<number, InvalidKey | InvalidArgument | StoreError>
+  ) => Effect.Effect<number, InvalidKey | InvalidArgument | StoreError | CacheClosed>
   /**
    * Synchronous L1-only read: the fresh value, or `undefined` on a miss
    * (including a value only L2 holds). Throws `InvalidKey`. This is the hot

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Cache,
+  CacheClosed,
   type CacheEvent,
   Entry,
   EntryTooLarge,
@@ -418,6 +419,41 @@ describe("SingleFlight", () => {
       assert.strictEqual(flights.size(), 1)
       yield* TestClock.adjust(10)
       assert.strictEqual(flights.size(), 0)
+    }),
+  )
+})
+
+describe("a closed cache (Effect API)", () => {
+  it.effect("every call after its scope closed fails with CacheClosed, on every tier setup", () =>
+    Effect.gen(function* () {
+      for (const withStore of [false, true]) {
+        const scope = yield* Scope.make()
+        const store = yield* MemoryStore.make()
+        const cache = yield* Scope.provide(Cache.make({}, withStore ? store : undefined), scope)
+        yield* cache.set(Views, "v", 1)
+        yield* Scope.close(scope, Exit.void)
+        const calls: Record<string, Effect.Effect<unknown, unknown>> = {
+          get: cache.get(Views, "v"),
+          getMany: cache.getMany(Views, ["v"]),
+          getOrSet: cache.getOrSet(Views, "v", Effect.succeed(2)),
+          getOrSetMany: cache.getOrSetMany(Views, ["v"], () => Effect.succeed([2])),
+          set: cache.set(Views, "v", 2),
+          setMany: cache.setMany(Views, [["v", 2]]),
+          update: cache.update(Views, "v", (n) => (n ?? 0) + 1),
+          delete: cache.delete(Views, "v"),
+          increment: cache.increment(Views, "v", 1),
+          invalidateTag: cache.invalidateTag("t"),
+          clear: cache.clear(Views),
+        }
+        for (const [name, call] of Object.entries(calls)) {
+          const exit = yield* Effect.exit(call)
+          assert.isTrue(
+            Exit.isFailure(exit) && Cause.squash(exit.cause) instanceof CacheClosed,
+            `${name} (store: ${withStore}): ${String(exit)}`,
+          )
+        }
+        assert.throws(() => cache.peekUnsafe(Views, "v"), CacheClosed)
+      }
     }),
   )
 })

@@ -22,6 +22,7 @@
  */
 import type {
   Cache,
+  CacheClosed,
   EntryTooLarge,
   InvalidArgument,
   InvalidDuration,
@@ -47,7 +48,13 @@ export interface Options {
 }
 
 /** What a tolerant write still fails with: bad input, found before any I/O. */
-export type InputError = InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | InvalidArgument
+export type InputError =
+  | InvalidKey
+  | InvalidValue
+  | EntryTooLarge
+  | InvalidDuration
+  | InvalidArgument
+  | CacheClosed
 
 /** Cache-aside writes that never fail on a store outage; each answers whether it was applied. */
 export interface CacheAside {
@@ -65,8 +72,8 @@ export interface CacheAside {
   readonly delete: <K, V>(
     keyspace: Keyspace.Keyspace<K, V>,
     key: NoInfer<K>,
-  ) => Effect.Effect<boolean, InvalidKey>
-  readonly invalidateTag: (tag: string) => Effect.Effect<boolean, InvalidArgument>
+  ) => Effect.Effect<boolean, InvalidKey | CacheClosed>
+  readonly invalidateTag: (tag: string) => Effect.Effect<boolean, InvalidArgument | CacheClosed>
 }
 
 const isStoreError = (error: unknown): error is StoreError => {

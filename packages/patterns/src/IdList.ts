@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { Cache, InvalidKey, Keyspace, StoreError, StrataCache } from "@strata/core"
+import type { Cache, CacheClosed, InvalidKey, Keyspace, StoreError, StrataCache } from "@strata/core"
 import { Cache as CacheService } from "@strata/core"
 import { Effect, Option, Schema } from "effect"
 import { fromPromise, run } from "./internal/promise.ts"
@@ -46,7 +46,7 @@ export interface IdList<P, V, E> {
     options?: Cache.LoadOptions,
   ) => Effect.Effect<Items<V>, QueryCache.QueryError<E> | Repository.ReadError<E>>
   /** Drops the cached page for `params` everywhere. */
-  readonly invalidate: (params: P) => Effect.Effect<void, InvalidKey | StoreError>
+  readonly invalidate: (params: P) => Effect.Effect<void, InvalidKey | StoreError | CacheClosed>
 }
 
 /** A cached ID list over a cache service. */

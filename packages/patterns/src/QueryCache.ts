@@ -15,6 +15,7 @@
  */
 import type {
   Cache,
+  CacheClosed,
   EntryTooLarge,
   InvalidDuration,
   InvalidKey,
@@ -38,6 +39,7 @@ export type QueryError<E> =
   | InvalidDuration
   | Timeout
   | LoaderCycle
+  | CacheClosed
 
 /** A cached query. */
 export interface QueryCache<P, A, E> {
@@ -45,7 +47,7 @@ export interface QueryCache<P, A, E> {
   /** The result for `params`: cached, or run once for all concurrent callers and cached. */
   readonly get: (params: P, options?: Cache.LoadOptions) => Effect.Effect<A, QueryError<E>>
   /** Drops the cached result for `params` everywhere. */
-  readonly invalidate: (params: P) => Effect.Effect<void, InvalidKey | StoreError>
+  readonly invalidate: (params: P) => Effect.Effect<void, InvalidKey | StoreError | CacheClosed>
 }
 
 /** A cached query over a cache service; `run` runs with `context`'s services. */

@@ -28,6 +28,7 @@
  */
 import {
   Cache,
+  type CacheClosed,
   type EntryTooLarge,
   type InvalidArgument,
   type InvalidDuration,
@@ -79,6 +80,7 @@ export type ReadError<E> =
   | Timeout
   | LoaderCycle
   | InvalidLoaderResult
+  | CacheClosed
 
 /** A read-through repository over one keyspace. */
 export interface Repository<K, V, E> {
@@ -91,7 +93,7 @@ export interface Repository<K, V, E> {
   /** The records of `ids`, in their order (`None`: not found); one `loadMany` call for all misses. */
   readonly getMany: (ids: ReadonlyArray<K>) => Effect.Effect<ReadonlyArray<Option.Option<V>>, ReadError<E>>
   /** Drops the cached record of `id` everywhere, so the next read loads it. */
-  readonly invalidate: (id: K) => Effect.Effect<void, InvalidKey | StoreError>
+  readonly invalidate: (id: K) => Effect.Effect<void, InvalidKey | StoreError | CacheClosed>
   /**
    * Write-through: runs `write` against the source of truth, then caches the
    * record it returns keeping the newest source version (`version` option;

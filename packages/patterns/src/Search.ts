@@ -12,7 +12,14 @@
  *
  * @since 0.1.0
  */
-import type { Cache, InvalidArgument, Keyspace as KeyspaceType, StoreError, StrataCache } from "@strata/core"
+import type {
+  Cache,
+  CacheClosed,
+  InvalidArgument,
+  Keyspace as KeyspaceType,
+  StoreError,
+  StrataCache,
+} from "@strata/core"
 import { Cache as CacheService, InvalidKey, Keyspace } from "@strata/core"
 import type { Duration } from "effect"
 import { Effect, Schema } from "effect"
@@ -141,9 +148,9 @@ export interface SearchCache<F, V, E> {
   /** The results for `params` (normalised first): cached, or run once for all concurrent callers. */
   readonly get: (params: Params<F>, options?: Cache.LoadOptions) => Effect.Effect<V, QueryError<E>>
   /** Drops every cached search of this definition, in every process. */
-  readonly invalidateAll: () => Effect.Effect<void, InvalidArgument | StoreError>
+  readonly invalidateAll: () => Effect.Effect<void, InvalidArgument | StoreError | CacheClosed>
   /** Drops the cached results of `params` (normalised first). */
-  readonly invalidate: (params: Params<F>) => Effect.Effect<void, InvalidKey | StoreError>
+  readonly invalidate: (params: Params<F>) => Effect.Effect<void, InvalidKey | StoreError | CacheClosed>
 }
 
 /** A cached search over a cache service; `search` receives the normalised params. A search that cannot be normalised (a throwing `custom`, params that are not an object) is `InvalidKey`. */

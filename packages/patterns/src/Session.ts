@@ -17,6 +17,7 @@
  */
 import {
   Cache,
+  type CacheClosed,
   type EntryTooLarge,
   type InvalidArgument,
   type InvalidDuration,
@@ -109,6 +110,7 @@ export type AccessError =
   | LoaderFailed
   | UpdateConflict
   | StoreError
+  | CacheClosed
 
 /** Thrown inside `update`'s function to stop a read of a session that does not exist; never escapes. */
 const NoSession: unique symbol = Symbol("strata.session.none")
@@ -174,7 +176,7 @@ export const update = <K, V>(
 export const remove = <K, V>(
   session: Session<K, V>,
   key: NoInfer<K>,
-): Effect.Effect<void, InvalidKey | StoreError, Cache.Cache> =>
+): Effect.Effect<void, InvalidKey | StoreError | CacheClosed, Cache.Cache> =>
   Effect.gen(function* () {
     const cache = yield* Cache.Cache
     yield* cache.delete(session.keyspace, key)
@@ -186,7 +188,7 @@ export const remove = <K, V>(
  */
 export const dropUser = (
   user: string | number,
-): Effect.Effect<void, InvalidArgument | StoreError, Cache.Cache> =>
+): Effect.Effect<void, InvalidArgument | StoreError | CacheClosed, Cache.Cache> =>
   Effect.gen(function* () {
     const cache = yield* Cache.Cache
     yield* cache.invalidateTag(userTag(user))

@@ -27,6 +27,7 @@
  */
 import type {
   Cache,
+  CacheClosed,
   EntryTooLarge,
   InvalidDuration,
   InvalidKey,
@@ -93,6 +94,7 @@ export type CacheError =
   | LoaderFailed
   | UpdateConflict
   | StoreError
+  | CacheClosed
 
 const versionOf = <V>(keyspace: Keyspace.Keyspace<any, V>, version: (value: V) => number, value: V) => {
   const v = version(value)
