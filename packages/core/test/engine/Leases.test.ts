@@ -139,4 +139,25 @@ describe("conditional leases", () => {
         assert.strictEqual(calls.loads, 1)
       }),
   )
+
+  it.effect(
+    "a cache closed while it holds a lease releases it: another process need not wait out the lease's TTL",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        const scope = yield* Scope.make()
+        const holder = yield* Scope.provide(Cache.make(leased, store, hub.node("holder")), scope)
+        yield* Effect.forkChild(holder.getOrSet(Items, "k", Effect.never))
+        yield* settle
+        const key = Items.storeKey("k")
+        assert.strictEqual(
+          (yield* store.leases!.acquire(Items.id, key, 1_000))._tag,
+          "Held",
+          "the holder loads",
+        )
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual((yield* store.leases!.acquire(Items.id, key, 1_000))._tag, "Acquired")
+      }),
+  )
 })

@@ -6,7 +6,7 @@
  * the fill. The load uses the options of the caller that started it (TTL
  * overrides, hard timeout); each caller's soft timeout bounds its own wait.
  */
-import { Duration, Effect, type Scope } from "effect"
+import { Duration, Effect, Exit, type Scope } from "effect"
 import type { Loader, LoadOptions } from "../../Cache.ts"
 import type * as Entry from "../../Entry.ts"
 import {
@@ -70,9 +70,17 @@ export const make = (
 
   /** Releases a lease in the background: waiters are woken by the Filled message, not by the release. */
   const release = (keyspace: Keyspace<any, any>, storeKey: string, token: string) =>
+    Effect.forkIn(releaseNow(keyspace, storeKey, token), scope).pipe(Effect.asVoid)
+
+  /**
+   * Releases a lease and waits for it: when a load is interrupted (the cache
+   * closing, a deploy's SIGTERM), the other processes must not wait out the
+   * lease's TTL as they would after a crash.
+   */
+  const releaseNow = (keyspace: Keyspace<any, any>, storeKey: string, token: string) =>
     l2
       .via("lease", store!.leases!.release(keyspace.id, storeKey, token))
-      .pipe(Effect.catch(l2.recover(keyspace, "lease", false)), Effect.forkIn(scope), Effect.asVoid)
+      .pipe(Effect.catch(l2.recover(keyspace, "lease", false)), Effect.asVoid)
 
   /**
    * A loader's effect as the load runs it: under the hard timeout (`Timeout`),
@@ -265,10 +273,13 @@ export const make = (
           tagVersions,
         )) as V
       }).pipe(
-        Effect.ensuring(
+        Effect.onExit((exit) =>
           Effect.suspend(() => {
             guard.end(ticket)
-            return lease.token === undefined ? Effect.void : release(keyspace, storeKey, lease.token)
+            if (lease.token === undefined) return Effect.void
+            return Exit.hasInterrupts(exit)
+              ? releaseNow(keyspace, storeKey, lease.token)
+              : release(keyspace, storeKey, lease.token)
           }),
         ),
       )
