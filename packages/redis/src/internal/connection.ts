@@ -45,6 +45,14 @@ export type Client = Redis | Cluster
 export const fastRetry = (attempt: number): number => Math.min(attempt * 10, 100)
 
 /**
+ * How long ioredis waits for a socket it ended to close before destroying
+ * it. Its default, 2 s, is a timer that nothing clears when the socket never
+ * connected (a refused connection): a process whose cache failed to start
+ * then stayed alive 2 s for nothing. A user's own value wins.
+ */
+const disconnectTimeout = 100
+
+/**
  * Options Strata forces on every connection, whatever the user passed:
  * no offline queue and no re-sending of unfulfilled commands, because a cache
  * write queued during a partition and applied after it heals can overwrite a
@@ -96,6 +104,7 @@ export const createClient = (options: ConnectionOptions): Client => {
         lazyConnect: true,
         redisOptions: {
           retryStrategy: fastRetry,
+          disconnectTimeout,
           ...clusterOptions.redisOptions,
           autoResendUnfulfilledCommands: false,
           maxRetriesPerRequest: 0,
@@ -107,6 +116,7 @@ export const createClient = (options: ConnectionOptions): Client => {
   } else if (options.url !== undefined) {
     client = new RedisClient(options.url, {
       retryStrategy: fastRetry,
+      disconnectTimeout,
       ...options.redis,
       enableAutoPipelining: true,
       ...forced(commandTimeout, connectTimeout),
@@ -114,6 +124,7 @@ export const createClient = (options: ConnectionOptions): Client => {
   } else {
     client = new RedisClient({
       retryStrategy: fastRetry,
+      disconnectTimeout,
       ...options.redis,
       enableAutoPipelining: true,
       ...forced(commandTimeout, connectTimeout),

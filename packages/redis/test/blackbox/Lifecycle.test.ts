@@ -121,7 +121,7 @@ const runScript = (mode: string, graceMillis = 5_000) =>
     const script = fileURLToPath(new URL("./processes/lifecycle.ts", import.meta.url))
     const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@strata/source", script, mode], {
       cwd: fileURLToPath(new URL("../..", import.meta.url)),
-      env: { ...process.env, BB_REDIS_URL: server.url },
+      env: { ...process.env, BB_REDIS_URL: server.url, BB_DEAD_PORT: String(deadPort) },
       stdio: ["ignore", "pipe", "pipe"],
     })
     let output = ""
@@ -151,7 +151,24 @@ const runScript = (mode: string, graceMillis = 5_000) =>
     })
   })
 
+let deadPort = 0
+beforeAll(async () => {
+  deadPort = await RedisHarness.freePort()
+})
+
 describe("no handle keeps the process alive (black box, child processes)", () => {
+  it("a process whose createCache failed (store, then bus, on a port nobody listens on) exits within 1 s of its last statement", async () => {
+    const { exitedAfterDone, code, output } = await runScript("redis-unreachable")
+    console.log(
+      `redis-unreachable: exited ${exitedAfterDone === undefined ? "never" : Math.round(exitedAfterDone)} ms after its last statement`,
+    )
+    expect(output).toBe("done")
+    expect(exitedAfterDone).toBeDefined()
+    // ioredis ends a socket that never connected with a 2 s timer (its disconnectTimeout) that nothing clears.
+    expect(exitedAfterDone!).toBeLessThan(1_000)
+    expect(code).toBe(0)
+  }, 40_000)
+
   for (const [mode, rule] of [
     ["redis-closed", "a process that opens, uses and closes Redis caches (store + bus) exits by itself"],
     ["redis-await-using", "a process whose Redis caches are closed by await using exits by itself"],

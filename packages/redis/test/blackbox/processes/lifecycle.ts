@@ -63,6 +63,21 @@ switch (mode) {
     await new Promise((resolve) => setTimeout(resolve, 500))
     break
   }
+  case "redis-unreachable": {
+    // Nothing listens on the port: createCache fails (typed), and nothing it made may outlive the failure.
+    const dead = `redis://127.0.0.1:${process.env.BB_DEAD_PORT}`
+    for (const options of [
+      { l2: RedisStore.layer({ url: dead, prefix: "bb-life:" }) },
+      { bus: RedisBus.layer({ url: dead, channel: "bb-life" }) },
+    ]) {
+      const failed = await createCache(options).then(
+        () => "created",
+        (error: { _tag?: string }) => error._tag,
+      )
+      if (failed !== "StoreUnavailable" && failed !== "BusUnavailable") console.log(`escaped: ${failed}`)
+    }
+    break
+  }
   case "memory-never-closed":
     await use(await createCache())
     break
