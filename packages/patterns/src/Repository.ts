@@ -270,7 +270,7 @@ export interface RepositoryClient<K, V> {
 
 /**
  * A read-through repository over `keyspace` in `cache`. Use it while the
- * cache is open: after `cache.close()` its calls fail.
+ * cache is open: after `cache.close()` its calls reject with `CacheClosed`.
  *
  * @example
  * ```ts

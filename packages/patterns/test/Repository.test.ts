@@ -1,4 +1,12 @@
-import { Cache, createCache, InvalidKey, InvalidValue, Keyspace, LoaderFailed } from "@strata/core"
+import {
+  Cache,
+  CacheClosed,
+  createCache,
+  InvalidKey,
+  InvalidValue,
+  Keyspace,
+  LoaderFailed,
+} from "@strata/core"
 import { createRepository, InvalidLoaderResult, Repository } from "@strata/patterns"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import fc from "fast-check"
@@ -178,6 +186,17 @@ describe.each(t.all)("read-through repository ($name)", (tier) => {
     source.table.set(1, { id: 1, name: "Renamed" })
     await users.invalidate(1)
     expect(await users.get(1)).toEqual({ id: 1, name: "Renamed" })
+  })
+})
+
+describe("a repository whose cache was closed", () => {
+  it("rejects with CacheClosed, on a hit and on a miss", async () => {
+    const cache = await createCache()
+    const users = createRepository(cache, Users, { loadMany: makeSource().loadMany })
+    expect(await users.get(1)).toEqual({ id: 1, name: "User 1" })
+    await cache.close()
+    await expect(users.get(1)).rejects.toBeInstanceOf(CacheClosed)
+    await expect(users.getMany([2, 3])).rejects.toBeInstanceOf(CacheClosed)
   })
 })
 
