@@ -46,6 +46,7 @@ import {
   type Timeout,
 } from "@strata/core"
 import { Context, Effect, Exit, Option, Request, RequestResolver, Schema } from "effect"
+import * as NotFound from "./internal/notFound.ts"
 import { fromPromise, run } from "./internal/promise.ts"
 import * as WriteThrough from "./WriteThrough.ts"
 
@@ -74,7 +75,17 @@ export interface Options<K, V, E, R> extends WriteThrough.Options<K, V> {
   readonly load?: ((id: K) => Effect.Effect<V | undefined, E, R>) | undefined
   /** TTL overrides and loader timeouts for the loads (see core's `LoadOptions`). */
   readonly loadOptions?: Cache.LoadOptions | undefined
+  /**
+   * Negative caching: remember ids with no row for `ttl`, in a keyspace
+   * `<name>.not-found` (so the keyspace name must be at most 54 characters),
+   * so asking again for them does not reach the source. `invalidate` and
+   * `update` drop an id's marker. Marker reads and writes that fail are
+   * reported to `onStoreError` and the read goes on. Off by default.
+   */
+  readonly notFound?: NotFound.NotFoundOptions | undefined
 }
+
+export type { NotFoundOptions } from "./internal/notFound.ts"
 
 /** What a read can fail with: the loader's own errors, the engine's, and {@link InvalidLoaderResult}. */
 export type ReadError<E> =
@@ -174,7 +185,7 @@ export const makeWith = <K, V, E, R>(
   context: Context.Context<R>,
 ): Repository<K, V, E> => {
   const { load, loadMany, loadOptions } = options
-  const loadMisses = (
+  const loadRows = (
     ids: ReadonlyArray<K>,
   ): Effect.Effect<ReadonlyArray<V | undefined>, E | InvalidLoaderResult> =>
     Effect.provideContext(
@@ -183,6 +194,22 @@ export const makeWith = <K, V, E, R>(
         : Effect.flatMap(loadMany(ids), (rows) => rowsInOrder(keyspace, ids, rows)),
       context,
     )
+  const markers =
+    options.notFound === undefined ? undefined : NotFound.make(cache, keyspace, options.notFound)
+  // With negative caching, ids marked "not found" are answered without the source, and new ones are marked.
+  const loadMisses =
+    markers === undefined
+      ? loadRows
+      : (ids: ReadonlyArray<K>) =>
+          Effect.gen(function* () {
+            const marked = yield* markers.marked(ids)
+            const asked = ids.filter((_, i) => !marked[i])
+            const rows = asked.length === 0 ? [] : yield* loadRows(asked)
+            const byAsked = new Map(asked.map((id, i) => [id, rows[i]]))
+            const missing = asked.filter((_, i) => rows[i] === undefined)
+            if (missing.length > 0) yield* markers.mark(missing)
+            return ids.map((id) => byAsked.get(id))
+          })
   const getMany = (ids: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<Option.Option<V>>, ReadError<E>> =>
     Array.isArray(ids) && ids.length === 0
       ? Effect.succeed([])
@@ -206,8 +233,14 @@ export const makeWith = <K, V, E, R>(
     keyspace,
     get,
     getMany,
-    invalidate: (id) => cache.delete(keyspace, id),
-    update: (id, write) => WriteThrough.write(cache, keyspace, id, write, options),
+    invalidate: (id) =>
+      markers === undefined
+        ? cache.delete(keyspace, id)
+        : Effect.andThen(cache.delete(keyspace, id), markers.unmark(id)),
+    update: (id, write) =>
+      markers === undefined
+        ? WriteThrough.write(cache, keyspace, id, write, options)
+        : Effect.tap(WriteThrough.write(cache, keyspace, id, write, options), () => markers.unmark(id)),
   }
 }
 
@@ -244,6 +277,8 @@ export interface CreateRepositoryOptions<K, V> extends WriteThrough.Options<K, V
   readonly load?: ((id: K) => V | undefined | PromiseLike<V | undefined>) | undefined
   /** TTL overrides and loader timeouts for the loads (see core's `LoadOptions`). */
   readonly loadOptions?: Cache.LoadOptions | undefined
+  /** Negative caching (see `Options.notFound`). Off by default. */
+  readonly notFound?: NotFound.NotFoundOptions | undefined
 }
 
 /** A read-through repository with a Promise API. */
