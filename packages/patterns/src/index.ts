@@ -23,4 +23,15 @@ export {
 } from "./Repository.ts"
 export * as Search from "./Search.ts"
 export { createSearch, type SearchClient } from "./Search.ts"
+export * as Session from "./Session.ts"
+export * as WriteBehind from "./WriteBehind.ts"
+export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
+export type {
+  Abandoned,
+  Claimed,
+  Flushed,
+  FlushFailed,
+  WriteBehindEvent,
+} from "./WriteBehindEvent.ts"
+export { WriteBehindMetrics } from "./WriteBehindEvent.ts"
 export * as WriteThrough from "./WriteThrough.ts"

@@ -34,8 +34,9 @@ export const tiers = () => {
     open: () =>
       track(
         createCache({
-          l2: RedisStore.layer({ url: server!.url, prefix }),
-          bus: RedisBus.layer({ url: server!.url, channel: `${prefix}bus` }),
+          // Generous command timeouts: these tests are about the patterns, on a loaded 2-core CI machine.
+          l2: RedisStore.layer({ url: server!.url, prefix, commandTimeoutMillis: 5_000 }),
+          bus: RedisBus.layer({ url: server!.url, channel: `${prefix}bus`, commandTimeoutMillis: 5_000 }),
         }),
       ),
   }
