@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Lists from "../samples/patterns/lists.ts"
 import * as Repository from "../samples/patterns/repository.ts"
 import * as SearchSample from "../samples/patterns/search.ts"
+import * as TolerantWrites from "../samples/patterns/tolerant-writes.ts"
 import * as WriteThrough from "../samples/patterns/write-through.ts"
 
 // The samples of @strata/patterns' data-access pages, each on the memory tier and on L1 + a real Redis.
@@ -75,5 +76,22 @@ describe.each([
       timeout: 60_000,
     })
     expect(JSON.parse(stdout)).toEqual({ total: 2100, ratings: [4.7, 4.7, 4.7], queries: 2 })
+  }, 60_000)
+})
+
+describe("@strata/patterns samples that need a Redis to kill", () => {
+  it("tolerant writes: with Redis killed the request still succeeds; the failure is reported", async () => {
+    const own = await RedisHarness.startRedis()
+    try {
+      expect(await TolerantWrites.main(own.url, () => own.kill())).toEqual({
+        before: { saved: true, cached: true },
+        during: { saved: true, cached: false },
+        read: undefined,
+        database: { name: "Ada Lovelace" },
+        warnings: ["set: StoreUnavailable"],
+      })
+    } finally {
+      await RedisHarness.stopAll([own])
+    }
   })
 })

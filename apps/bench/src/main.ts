@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every workload (W1–W15, F1–F8, X1, R1, H1) against its own redis-server and
+ * `pnpm bench`: runs every workload (W1–W15, F1–F8, X1, R1, H1, PR1) against its own redis-server and
  * writes apps/bench/results/latest.json, the SVG charts under
  * docs/bench/ (git-ignored; the docs build draws them again) and the results
  * table and chart list of docs/benchmarks.md.
@@ -25,6 +25,7 @@ import { W15 } from "./workloads/heap.ts"
 import { H1 } from "./workloads/http.ts"
 import { W1, W2, W3, W4 } from "./workloads/l1.ts"
 import { W5, W6, W7, W13, W14 } from "./workloads/l2.ts"
+import { PR1 } from "./workloads/patterns.ts"
 import { R1 } from "./workloads/ratelimit.ts"
 import { X1 } from "./workloads/refresh.ts"
 
@@ -55,6 +56,7 @@ const all: ReadonlyArray<Workload> = [
   X1,
   R1,
   H1,
+  PR1,
 ]
 
 const args = process.argv.slice(2)

@@ -20,7 +20,7 @@ import { Effect, Option, Schema } from "effect"
 import { fromPromise, run } from "./internal/promise.ts"
 import type * as QueryCache from "./QueryCache.ts"
 import type * as Repository from "./Repository.ts"
-import type { RepositoryClient } from "./RepositoryClient.ts"
+import type { RepositoryClient } from "./Repository.ts"
 
 /** One page of a list: its ids, in order, and the cursor of the next page (`null`: none). */
 export interface Page<Id> {

@@ -24,6 +24,11 @@
  *   not match the value schema fails with core's `InvalidValue`: nothing is
  *   stored.
  *
+ * Two forms: `make` / `makeWith` (Effect: `Option` results, the loaders'
+ * own typed errors) and `createRepository` (Promise, over a cache from
+ * `createCache`: `undefined` for not found; a loader that throws or rejects
+ * fails the call with core's `LoaderFailed`, the thrown value as `cause`).
+ *
  * @since 0.1.0
  */
 import {
@@ -36,10 +41,14 @@ import {
   type InvalidValue,
   type Keyspace,
   type LoaderCycle,
+  type LoaderFailed,
   type StoreError,
+  type StrataCache,
   type Timeout,
 } from "@strata/core"
-import { type Context, Effect, Exit, type Option, Request, RequestResolver, Schema } from "effect"
+import { Context, Effect, Exit, Option, Request, RequestResolver, Schema } from "effect"
+import * as NotFound from "./internal/notFound.ts"
+import { fromPromise, run } from "./internal/promise.ts"
 import * as WriteThrough from "./WriteThrough.ts"
 
 /**
@@ -67,7 +76,17 @@ export interface Options<K, V, E, R> extends WriteThrough.Options<K, V> {
   readonly load?: ((id: K) => Effect.Effect<V | undefined, E, R>) | undefined
   /** TTL overrides and loader timeouts for the loads (see core's `LoadOptions`). */
   readonly loadOptions?: Cache.LoadOptions | undefined
+  /**
+   * Negative caching: remember ids with no row for `ttl`, in a keyspace
+   * `<name>.not-found` (so the keyspace name must be at most 54 characters),
+   * so asking again for them does not reach the source. `invalidate` and
+   * `update` drop an id's marker. Marker reads and writes that fail are
+   * reported to `onStoreError` and the read goes on. Off by default.
+   */
+  readonly notFound?: NotFound.NotFoundOptions | undefined
 }
+
+export type { NotFoundOptions } from "./internal/notFound.ts"
 
 /** What a read can fail with: the loader's own errors, the engine's, and {@link InvalidLoaderResult}. */
 export type ReadError<E> =
@@ -168,7 +187,7 @@ export const makeWith = <K, V, E, R>(
   context: Context.Context<R>,
 ): Repository<K, V, E> => {
   const { load, loadMany, loadOptions } = options
-  const loadMisses = (
+  const loadRows = (
     ids: ReadonlyArray<K>,
   ): Effect.Effect<ReadonlyArray<V | undefined>, E | InvalidLoaderResult> =>
     Effect.provideContext(
@@ -177,6 +196,22 @@ export const makeWith = <K, V, E, R>(
         : Effect.flatMap(loadMany(ids), (rows) => rowsInOrder(keyspace, ids, rows)),
       context,
     )
+  const markers =
+    options.notFound === undefined ? undefined : NotFound.make(cache, keyspace, options.notFound)
+  // With negative caching, ids marked "not found" are answered without the source, and new ones are marked.
+  const loadMisses =
+    markers === undefined
+      ? loadRows
+      : (ids: ReadonlyArray<K>) =>
+          Effect.gen(function* () {
+            const marked = yield* markers.marked(ids)
+            const asked = ids.filter((_, i) => !marked[i])
+            const rows = asked.length === 0 ? [] : yield* loadRows(asked)
+            const byAsked = new Map(asked.map((id, i) => [id, rows[i]]))
+            const missing = asked.filter((_, i) => rows[i] === undefined)
+            if (missing.length > 0) yield* markers.mark(missing)
+            return ids.map((id) => byAsked.get(id))
+          })
   const getMany = (ids: ReadonlyArray<K>): Effect.Effect<ReadonlyArray<Option.Option<V>>, ReadError<E>> =>
     Array.isArray(ids) && ids.length === 0
       ? Effect.succeed([])
@@ -200,8 +235,14 @@ export const makeWith = <K, V, E, R>(
     keyspace,
     get,
     getMany,
-    invalidate: (id) => cache.delete(keyspace, id),
-    update: (id, write) => WriteThrough.write(cache, keyspace, id, write, options),
+    invalidate: (id) =>
+      markers === undefined
+        ? cache.delete(keyspace, id)
+        : Effect.andThen(cache.delete(keyspace, id), markers.unmark(id)),
+    update: (id, write) =>
+      markers === undefined
+        ? WriteThrough.write(cache, keyspace, id, write, options)
+        : Effect.tap(WriteThrough.write(cache, keyspace, id, write, options), () => markers.unmark(id)),
   }
 }
 
@@ -226,3 +267,81 @@ export const make = <K, V, E, R>(
     const context = yield* Effect.context<R>()
     return makeWith(cache, keyspace, options, context)
   })
+
+/**
+ * The options of {@link createRepository}. The write-through options
+ * (`version`, `views`, `related`) are those `update` uses (see `WriteThrough`).
+ */
+export interface CreateRepositoryOptions<K, V> extends WriteThrough.Options<K, V> {
+  /** Loads the rows of many ids in one call; an id with no row is left out of the map (not found). */
+  readonly loadMany: (ids: ReadonlyArray<K>) => ReadonlyMap<K, V> | PromiseLike<ReadonlyMap<K, V>>
+  /** Loads one row (`undefined`: not found); used instead of `loadMany` when a batch misses one id. */
+  readonly load?: ((id: K) => V | undefined | PromiseLike<V | undefined>) | undefined
+  /** TTL overrides and loader timeouts for the loads (see core's `LoadOptions`). */
+  readonly loadOptions?: Cache.LoadOptions | undefined
+  /** Negative caching (see `Options.notFound`). Off by default. */
+  readonly notFound?: NotFound.NotFoundOptions | undefined
+}
+
+/** A read-through repository with a Promise API. */
+export interface RepositoryClient<K, V> {
+  readonly keyspace: Keyspace.Keyspace<K, V>
+  /** The Effect form of this repository (its loaders' failures are `LoaderFailed`). */
+  readonly repository: Repository<K, V, LoaderFailed>
+  /** The record of `id`, or `undefined` when the source has none. Calls in the same tick share one `loadMany`. */
+  get(id: K): Promise<V | undefined>
+  /** The records of `ids` in their order (`undefined`: not found); one `loadMany` call for all misses. */
+  getMany(ids: ReadonlyArray<K>): Promise<Array<V | undefined>>
+  /** Drops the cached record of `id` everywhere, so the next read loads it. */
+  invalidate(id: K): Promise<void>
+  /**
+   * Write-through: awaits `write` (the change to the source of truth; what
+   * it throws is rethrown as is, and the cache is untouched), then caches the
+   * record it returns keeping the newest source version, writes the views and
+   * drops the related keys and tags. Rejects with a typed cache error when
+   * the cache cannot be written after the source was (the record's key is
+   * then deleted).
+   */
+  update(id: K, write: () => V | PromiseLike<V>): Promise<V>
+}
+
+/**
+ * A read-through repository over `keyspace` in `cache`. Use it while the
+ * cache is open: after `cache.close()` its calls reject with `CacheClosed`.
+ *
+ * @example
+ * ```ts
+ * const users = createRepository(cache, Users, {
+ *   loadMany: async (ids) => new Map((await db.findUsers(ids)).map((u) => [u.id, u])),
+ * })
+ * const [a, b] = await users.getMany([1, 2]) // User | undefined each; one query for the misses
+ * ```
+ */
+export const createRepository = <K, V>(
+  cache: StrataCache,
+  keyspace: Keyspace.Keyspace<K, V>,
+  options: CreateRepositoryOptions<K, V>,
+): RepositoryClient<K, V> => {
+  const { load, loadMany, ...rest } = options
+  const repository = makeWith(
+    cache.service,
+    keyspace,
+    {
+      ...rest,
+      loadMany: fromPromise(keyspace.id, loadMany),
+      load: load === undefined ? undefined : fromPromise(keyspace.id, load),
+    },
+    Context.empty(),
+  )
+  return {
+    keyspace,
+    repository,
+    get: (id) => run(repository.get(id)).then(Option.getOrUndefined),
+    getMany: (ids) => run(repository.getMany(ids)).then((found) => found.map(Option.getOrUndefined)),
+    invalidate: (id) => run(repository.invalidate(id)),
+    update: async (id, write) => {
+      const record = await write()
+      return run(repository.update(id, Effect.succeed(record)))
+    },
+  }
+}

@@ -15,8 +15,12 @@ export { createIdList, type IdListClient } from "./IdList.ts"
 export * as QueryCache from "./QueryCache.ts"
 export { createQueryCache, type QueryCacheClient } from "./QueryCache.ts"
 export * as Repository from "./Repository.ts"
-export { InvalidLoaderResult } from "./Repository.ts"
-export { type CreateRepositoryOptions, createRepository, type RepositoryClient } from "./RepositoryClient.ts"
+export {
+  type CreateRepositoryOptions,
+  createRepository,
+  InvalidLoaderResult,
+  type RepositoryClient,
+} from "./Repository.ts"
 export * as Search from "./Search.ts"
 export { createSearch, type SearchClient } from "./Search.ts"
 export * as Session from "./Session.ts"

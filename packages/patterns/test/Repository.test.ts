@@ -1,4 +1,12 @@
-import { Cache, createCache, InvalidKey, InvalidValue, Keyspace, LoaderFailed } from "@strata/core"
+import {
+  Cache,
+  CacheClosed,
+  createCache,
+  InvalidKey,
+  InvalidValue,
+  Keyspace,
+  LoaderFailed,
+} from "@strata/core"
 import { createRepository, InvalidLoaderResult, Repository } from "@strata/patterns"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import fc from "fast-check"
@@ -178,6 +186,59 @@ describe.each(t.all)("read-through repository ($name)", (tier) => {
     source.table.set(1, { id: 1, name: "Renamed" })
     await users.invalidate(1)
     expect(await users.get(1)).toEqual({ id: 1, name: "Renamed" })
+  })
+})
+
+describe.each(t.all)("negative caching ($name)", (tier) => {
+  const notFound = (events: Array<unknown>) => ({ ttl: 400, onStoreError: (e: unknown) => events.push(e) })
+
+  it("an id with no row is remembered for the marker's TTL: asking again does not reach the source", async () => {
+    const source = makeSource()
+    const events: Array<unknown> = []
+    const users = createRepository(await tier.open(), Users, {
+      loadMany: source.loadMany,
+      notFound: notFound(events),
+    })
+    expect(await users.getMany([1, 404])).toEqual([{ id: 1, name: "User 1" }, undefined])
+    expect(await users.getMany([404, 2, 404])).toEqual([undefined, { id: 2, name: "User 2" }, undefined])
+    expect(await users.get(404)).toBeUndefined()
+    expect(source.queries).toEqual([[1, 404], [2]])
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    expect(await users.get(404)).toBeUndefined()
+    expect(source.queries).toEqual([[1, 404], [2], [404]])
+    expect(events).toEqual([])
+  })
+
+  it("invalidate and update drop the marker", async () => {
+    const source = makeSource()
+    const cache = await tier.open()
+    const users = createRepository(cache, Users, {
+      loadMany: source.loadMany,
+      notFound: notFound([]),
+      version: () => 1,
+    })
+    await users.get(404)
+    source.table.set(404, { id: 404, name: "Created" })
+    await users.invalidate(404)
+    expect(await users.get(404)).toEqual({ id: 404, name: "Created" })
+    await users.get(405)
+    await users.update(405, () => ({ id: 405, name: "Written" }))
+    // Drop the written record alone: the marker went with the update, so the next read asks the source.
+    await cache.keyspace(Users).delete(405)
+    source.table.set(405, { id: 405, name: "Written" })
+    expect(await users.get(405)).toEqual({ id: 405, name: "Written" })
+    expect(source.queries).toEqual([[404], [404], [405], [405]])
+  })
+})
+
+describe("a repository whose cache was closed", () => {
+  it("rejects with CacheClosed, on a hit and on a miss", async () => {
+    const cache = await createCache()
+    const users = createRepository(cache, Users, { loadMany: makeSource().loadMany })
+    expect(await users.get(1)).toEqual({ id: 1, name: "User 1" })
+    await cache.close()
+    await expect(users.get(1)).rejects.toBeInstanceOf(CacheClosed)
+    await expect(users.getMany([2, 3])).rejects.toBeInstanceOf(CacheClosed)
   })
 })
 

@@ -4,13 +4,20 @@
  * itself (an `Error` subclass with a `_tag`), and a Promise callback that
  * throws becomes core's `LoaderFailed` with the thrown value as `cause`.
  */
-import { LoaderFailed } from "@strata/core"
+import { CacheClosed, LoaderFailed } from "@strata/core"
 import { Cause, Effect, Exit } from "effect"
 
-/** Runs `effect`; rejects with its typed error (squashed cause), never with a wrapper. */
+/**
+ * Runs `effect`; rejects with its typed error (squashed cause), never with a wrapper. Work interrupted
+ * and nothing else is the cache's scope closing under it: core's `CacheClosed`, as the facade says.
+ */
 export const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
   Effect.runPromiseExit(effect).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
+    if (Cause.hasInterruptsOnly(exit.cause))
+      throw new CacheClosed({
+        message: "the cache was closed; create a new one to go on reading and writing",
+      })
     throw Cause.squash(exit.cause)
   })
 
