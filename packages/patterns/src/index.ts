@@ -13,6 +13,7 @@ export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErr
 export type {
   Abandoned,
   Claimed,
+  EntryUnreadable,
   Flushed,
   FlushFailed,
   WriteBehindEvent,
