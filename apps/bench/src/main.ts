@@ -24,6 +24,7 @@ import { F1, F2, F3, F4, F5, F6, F7, F8 } from "./workloads/facade.ts"
 import { W15 } from "./workloads/heap.ts"
 import { W1, W2, W3, W4 } from "./workloads/l1.ts"
 import { W5, W6, W7, W13, W14 } from "./workloads/l2.ts"
+import { P1, P2 } from "./workloads/patterns.ts"
 
 const all: ReadonlyArray<Workload> = [
   W1,
@@ -49,6 +50,8 @@ const all: ReadonlyArray<Workload> = [
   F6,
   F7,
   F8,
+  P1,
+  P2,
 ]
 
 const args = process.argv.slice(2)
