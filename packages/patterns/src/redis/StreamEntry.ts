@@ -77,3 +77,38 @@ export const decode = <K, V>(
   if (Result.isFailure(value)) return `entry ${entryId}: ${value.failure.message}`
   return { entryId, version: versionOf(entryId), id, key: key.success, value: value.success }
 }
+
+/** One key's write as a flush receives it: the newest write of the key in the batch. */
+export interface StreamWrite<K, V> {
+  readonly key: K
+  /** The keyspace's storage key of `key`. */
+  readonly id: string
+  readonly value: V
+  /** The stream id of this write. */
+  readonly entryId: string
+  /** `entryId` in sortable form: apply the write only if it is above the version stored for the key. */
+  readonly version: string
+  /** Every entry of the batch merged into this one (older writes of the key it supersedes), this one last. */
+  readonly entryIds: ReadonlyArray<string>
+}
+
+/** The newest write of each key of `entries`, with every entry id it merges. */
+export const collapse = <K, V>(entries: ReadonlyArray<Decoded<K, V>>): Array<StreamWrite<K, V>> => {
+  const byKey = new Map<string, { newest: Decoded<K, V>; ids: Array<string> }>()
+  for (const entry of entries) {
+    const seen = byKey.get(entry.id)
+    if (seen === undefined) byKey.set(entry.id, { newest: entry, ids: [entry.entryId] })
+    else {
+      seen.ids.push(entry.entryId)
+      if (entry.version > seen.newest.version) seen.newest = entry
+    }
+  }
+  return [...byKey.values()].map(({ newest, ids }) => ({
+    key: newest.key,
+    id: newest.id,
+    value: newest.value,
+    entryId: newest.entryId,
+    version: newest.version,
+    entryIds: ids.sort((a, b) => (versionOf(a) < versionOf(b) ? -1 : 1)),
+  }))
+}

@@ -38,24 +38,10 @@ import { RedisConnection } from "@strata/redis"
 import { Effect, Exit, Fiber, Latch, Metric, Option, type Scope } from "effect"
 import { BufferFull, FlushIncomplete, WriteBehindClosed } from "../WriteBehindErrors.ts"
 import { listeners, type WriteBehindEvent, WriteBehindMetrics } from "../WriteBehindEvent.ts"
-import { type Decoded, decode, encode, versionOf } from "./StreamEntry.ts"
+import { collapse, type Decoded, decode, encode, type StreamWrite, versionOf } from "./StreamEntry.ts"
 import { define } from "./WriteBehindStreamScripts.ts"
 
-export { versionOf } from "./StreamEntry.ts"
-
-/** One key's write as a flush receives it: the newest write of the key in the batch. */
-export interface StreamWrite<K, V> {
-  readonly key: K
-  /** The keyspace's storage key of `key`. */
-  readonly id: string
-  readonly value: V
-  /** The stream id of this write. */
-  readonly entryId: string
-  /** `entryId` in sortable form: apply the write only if it is above the version stored for the key. */
-  readonly version: string
-  /** Every entry of the batch merged into this one (older writes of the key it supersedes), this one last. */
-  readonly entryIds: ReadonlyArray<string>
-}
+export { type StreamWrite, versionOf } from "./StreamEntry.ts"
 
 /** The options of {@link make}. Every number is checked when the writer is made. */
 export interface Options<K, V, E, R> {
@@ -152,27 +138,6 @@ const parse = <K, V, E, R>(options: Options<K, V, E, R>) => {
     ),
     closeTimeout: Argument.optionalMillis("closeTimeoutMillis", options.closeTimeoutMillis, 5_000),
   }
-}
-
-/** The newest write of each key of `entries`, with every entry id it merges. */
-const collapse = <K, V>(entries: ReadonlyArray<Decoded<K, V>>): Array<StreamWrite<K, V>> => {
-  const byKey = new Map<string, { newest: Decoded<K, V>; ids: Array<string> }>()
-  for (const entry of entries) {
-    const seen = byKey.get(entry.id)
-    if (seen === undefined) byKey.set(entry.id, { newest: entry, ids: [entry.entryId] })
-    else {
-      seen.ids.push(entry.entryId)
-      if (entry.version > seen.newest.version) seen.newest = entry
-    }
-  }
-  return [...byKey.values()].map(({ newest, ids }) => ({
-    key: newest.key,
-    id: newest.id,
-    value: newest.value,
-    entryId: newest.entryId,
-    version: newest.version,
-    entryIds: ids.sort((a, b) => (versionOf(a) < versionOf(b) ? -1 : 1)),
-  }))
 }
 
 /**
