@@ -42,8 +42,10 @@ describe("WriteBehindStream: durable write-behind on a Redis Stream", () => {
     const { batches, flush } = recorder()
     const versions = await scoped(
       Effect.gen(function* () {
-        const writer = yield* WriteBehindStream.make({ ...options, flush, flushIntervalMillis: 20 })
-        const versions = [yield* writer.set(1, 10), yield* writer.set(1, 11), yield* writer.set(2, 20)]
+        // Written before any flusher runs, so that one read takes all three.
+        const appender = yield* WriteBehindStream.make({ ...options, flush, flusher: false })
+        const versions = [yield* appender.set(1, 10), yield* appender.set(1, 11), yield* appender.set(2, 20)]
+        yield* WriteBehindStream.make({ ...options, flush, flushIntervalMillis: 20 })
         yield* Effect.promise(() => waitFor(() => batches.flat().length >= 2))
         return versions
       }),
@@ -169,7 +171,9 @@ describe("WriteBehindStream: durable write-behind on a Redis Stream", () => {
             ...options,
             consumer: "stuck",
             flush: () => Effect.never,
-            flushIntervalMillis: 10,
+            // Woken by the 4th append, it takes all 4 in one read (no timer tick in between).
+            maxBatch: 4,
+            flushIntervalMillis: 60_000,
             closeTimeoutMillis: 1,
           })
           for (let k = 0; k < 4; k++) yield* stuck.set(k, k)
