@@ -27,7 +27,11 @@ return redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'e', ARGV[3])
  * Takes the next batch for consumer ARGV[2] of group ARGV[1]: first entries
  * other consumers left unacknowledged for ARGV[4] ms or more (XAUTOCLAIM,
  * from cursor ARGV[5]: a crashed process's entries), then entries never
- * delivered (XREADGROUP '>'), ARGV[3] of each at most. With ARGV[6] = '1' it
+ * delivered (XREADGROUP '>'), ARGV[3] of each at most. When it claimed
+ * something (a consumer died), consumers left with nothing pending and idle
+ * as long are removed from the group (XGROUP DELCONSUMER: nothing is lost, a
+ * live one is re-created by its next read), so dead processes' names do not
+ * pile up. With ARGV[6] = '1' it
  * re-reads this consumer's own pending entries instead (XREADGROUP '0'),
  * after a restart under the same consumer name. Returns
  * `{ nextCursor, claimed, fresh }`, each entry `{ id, { field, value, ... } }`
@@ -39,6 +43,19 @@ if ARGV[6] == '1' then
   return { ARGV[5], {}, own and own[1][2] or {} }
 end
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], ARGV[5], 'COUNT', ARGV[3])
+if #claimed[2] > 0 then
+  for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+    local name, pending, idle
+    for i = 1, #consumer, 2 do
+      if consumer[i] == 'name' then name = consumer[i + 1]
+      elseif consumer[i] == 'pending' then pending = consumer[i + 1]
+      elseif consumer[i] == 'idle' then idle = consumer[i + 1] end
+    end
+    if name ~= ARGV[2] and pending == 0 and idle >= tonumber(ARGV[4]) then
+      redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    end
+  end
+end
 local fresh = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
 return { claimed[1], claimed[2], fresh and fresh[1][2] or {} }
 `

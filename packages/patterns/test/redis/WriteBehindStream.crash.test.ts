@@ -92,5 +92,9 @@ describe("WriteBehindStream crash recovery (real processes)", () => {
     expect(result.stats.claimed).toBeGreaterThan(0)
     expect(result.ignored).toBeGreaterThan(0)
     expect(await RedisHarness.command(server.port, ["XPENDING", stream, "strata"])).toMatch(/^\*4\r\n:0/)
+    // The dead consumer, left with nothing pending, was removed from the group.
+    const consumers = await RedisHarness.command(server.port, ["XINFO", "CONSUMERS", stream, "strata"])
+    expect(consumers).toContain("rescuer")
+    expect(consumers).not.toContain("doomed")
   })
 })

@@ -200,6 +200,36 @@ describe("WriteBehindStream: durable write-behind on a Redis Stream", () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 
+  it("close with a source that keeps failing is FlushIncomplete, and the batch stays in the stream for others", async () => {
+    const options = fresh()
+    const { incomplete, afterClose } = await scoped(
+      Effect.gen(function* () {
+        const appender = yield* WriteBehindStream.make({
+          ...options,
+          flush: () => Effect.void,
+          flusher: false,
+        })
+        for (let k = 0; k < 3; k++) yield* appender.set(k, k)
+        const writer = yield* WriteBehindStream.make({
+          ...options,
+          flush: () => Effect.fail("source down"),
+          flushIntervalMillis: 20,
+          retryInitialMillis: 20,
+          closeTimeoutMillis: 300,
+        })
+        yield* Effect.promise(() => waitFor(() => writer.stats().failures > 0))
+        const incomplete = yield* Effect.flip(writer.close)
+        return { incomplete, afterClose: yield* Effect.flip(writer.set(9, 9)) }
+      }),
+    )
+    expect(incomplete._tag).toBe("FlushIncomplete")
+    expect(incomplete.remaining).toBe(3)
+    expect(afterClose._tag).toBe("WriteBehindClosed")
+    expect(await RedisHarness.command(server.port, ["XPENDING", options.stream, "strata"])).toMatch(
+      /^\*4\r\n:3\r/,
+    )
+  })
+
   it("an entry that cannot be read is reported and acknowledged, and does not block the others", async () => {
     const options = fresh()
     const { batches, flush } = recorder()
