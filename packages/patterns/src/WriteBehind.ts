@@ -251,7 +251,8 @@ export const make = <K, V, E, R>(
       Effect.gen(function* () {
         const batch = buffer.take(config.maxBatch)
         const started = Date.now()
-        const exit = yield* Effect.exit(flush(batch)).pipe(
+        // Suspended: a flush that throws instead of returning an effect is a failed flush, not a dead loop.
+        const exit = yield* Effect.exit(Effect.suspend(() => flush(batch))).pipe(
           // Interrupted by a close that ran out of time: the batch goes back, to be reported as left over.
           Effect.onInterrupt(() => Effect.sync(() => buffer.giveBack())),
         )

@@ -232,6 +232,37 @@ describe("WriteBehind: buffered writes flushed in batches", () => {
       }),
   )
 
+  it.effect("a flush that throws instead of returning an effect is a failed flush, retried", () =>
+    Effect.gen(function* () {
+      const rows = new Map<number, number>()
+      let calls = 0
+      const flush = (batch: ReadonlyArray<WriteBehind.PendingWrite<number, number>>) => {
+        if (++calls === 1) throw new Error("driver bug")
+        return Effect.sync(() => {
+          for (const write of batch) rows.set(write.key, write.value)
+        })
+      }
+      const writer = yield* WriteBehind.make({
+        keyspace: LastSeen,
+        flush,
+        flushIntervalMillis: 100,
+        retryInitialMillis: 10,
+      })
+      const seen: Array<WriteBehindEvent> = []
+      writer.onEvent((event) => seen.push(event))
+      yield* writer.set(1, 1)
+      yield* TestClock.adjust(100)
+      yield* settle
+      yield* TestClock.adjust(10)
+      yield* settle
+      assert.deepStrictEqual(
+        seen.map((e) => e._tag),
+        ["FlushFailed", "Flushed"],
+      )
+      assert.deepStrictEqual(rows, new Map([[1, 1]]))
+    }),
+  )
+
   it.effect("a full buffer refuses new keys with BufferFull; keys already pending still merge", () =>
     Effect.gen(function* () {
       const { flush } = source<number, number>()
