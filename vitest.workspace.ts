@@ -7,6 +7,8 @@ export default [
   "packages/testkit",
   "packages/redis",
   "packages/patterns",
+  "packages/ratelimit",
+  "packages/http",
   "apps/shop",
   "docs",
 ]

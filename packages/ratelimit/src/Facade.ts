@@ -1,0 +1,73 @@
+/**
+ * The Promise facade: rate limiting for code that does not use Effect.
+ * `createRateLimiter` builds a store (memory by default, or any layer such as
+ * `RedisRateStore.layer(...)`) and returns async `consume`/`refund` that
+ * reject with the same tagged errors as the Effect API (`InvalidKey`,
+ * `InvalidCost`, `StoreUnavailable`, `Timeout`), all `Error` subclasses with
+ * a `_tag`.
+ *
+ * @example
+ * ```ts
+ * const limits = await createRateLimiter()
+ * const decision = await limits.consume(Search, { userId: "u1" })
+ * if (!decision.allowed) console.log(`retry in ${decision.retryAfter} ms`)
+ * await limits.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect"
+import * as MemoryRateStore from "./MemoryRateStore.ts"
+import * as RateLimiter from "./RateLimiter.ts"
+import { RateLimitStore, type Service } from "./RateLimitStore.ts"
+
+/** The options of {@link createRateLimiter}. */
+export interface CreateRateLimiterOptions {
+  /** The store: a layer such as `RedisRateStore.layer({ url })`. Default: a memory store. */
+  readonly store?: Layer.Layer<RateLimitStore, unknown> | undefined
+}
+
+/** The async operations of {@link createRateLimiter}. */
+export interface RateLimiterClient {
+  /** `RateLimiter.consume` as a Promise: the decision for a request of `cost` units (default 1). */
+  consume<K>(limiter: RateLimiter.RateLimiter<K>, key: K, cost?: number): Promise<RateLimiter.Decision>
+  /** `RateLimiter.refund` as a Promise: gives back `amount` units (default 1). */
+  refund<K>(limiter: RateLimiter.RateLimiter<K>, key: K, amount?: number): Promise<RateLimiter.Decision>
+  /** The store itself, for `RateLimiter.consume` in Effect code sharing this client's store. */
+  readonly store: Service
+  /** Closes the store (its Redis connection); later calls reject. */
+  close(): Promise<void>
+}
+
+/**
+ * Builds the store and returns the client. Rejects with the store's startup
+ * failure (`StoreUnavailable`, `reason: "startup"`, for an unreachable
+ * Redis).
+ */
+export const createRateLimiter = async (
+  options: CreateRateLimiterOptions = {},
+): Promise<RateLimiterClient> => {
+  const runtime = ManagedRuntime.make(options.store ?? MemoryRateStore.layer())
+  const built = await runtime.runPromiseExit(RateLimitStore.use(Effect.succeed))
+  if (Exit.isFailure(built)) {
+    await runtime.dispose()
+    throw Cause.squash(built.cause)
+  }
+  const store = built.value
+  let closed = false
+  const run = async <A, E>(effect: Effect.Effect<A, E, RateLimitStore>): Promise<A> => {
+    if (closed) throw new Error("the rate limiter client was closed")
+    const exit = await Effect.runPromiseExit(Effect.provideService(effect, RateLimitStore, store))
+    if (Exit.isSuccess(exit)) return exit.value
+    throw Cause.squash(exit.cause)
+  }
+  return {
+    store,
+    consume: (limiter, key, cost = 1) => run(RateLimiter.consume(limiter, key, cost)),
+    refund: (limiter, key, amount = 1) => run(RateLimiter.refund(limiter, key, amount)),
+    close: async () => {
+      closed = true
+      await runtime.dispose()
+    },
+  }
+}

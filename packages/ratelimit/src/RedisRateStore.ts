@@ -1,0 +1,117 @@
+/**
+ * The Redis rate-limit store (`@strata/ratelimit/redis`): every decision is
+ * ONE Lua script call on one key, so it is atomic across processes, costs one
+ * round trip, and sets the key's TTL in the same call (no key is ever left
+ * without one, whatever dies between two calls). Windows are decided by
+ * Redis's clock (`TIME` inside the script), never by the caller's, so
+ * processes whose clocks disagree share one timeline. Scripts are defined
+ * once on the client and run by SHA (`EVALSHA`, reloaded after `NOSCRIPT`).
+ *
+ * Numbers leave the scripts as decimal text (`string.format('%d')`): Lua's
+ * own number-to-text conversion keeps 14 significant digits, and ioredis
+ * reads integer replies past 2^53 inexactly. Each key holds one algorithm's
+ * state under `<prefix><algorithm>:<limiter>:v1:<encoded key>`, a single key
+ * per decision, so it works on Redis Cluster as it does on one server.
+ *
+ * The connection is `@strata/redis`'s `RedisConnection` (no offline queue, a
+ * per-command timeout): a failure is `StoreUnavailable` (with a `reason`) or
+ * `Timeout`, which each limiter handles as it declared (`onStoreFailure`,
+ * `insurance`).
+ *
+ * @example
+ * ```ts
+ * import { RedisRateStore } from "@strata/ratelimit/redis"
+ * const layer = RedisRateStore.layer({ url: "redis://127.0.0.1:6379", prefix: "rl:" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { StoreUnavailable } from "@strata/core"
+import { RedisConnection } from "@strata/redis"
+import { Effect, Layer, type Scope } from "effect"
+import { LUA_PRELUDE, type Name } from "./Algorithm.ts"
+import { byName } from "./algorithms/index.ts"
+import { RateLimitStore, type Service } from "./RateLimitStore.ts"
+
+/** The options of {@link make}: a `RedisConnection` (url, redis or cluster; timeouts) and a key prefix. */
+export type Options = RedisConnection.Options & {
+  /** Put before every key. Default `"rl:"`. */
+  readonly prefix?: string | undefined
+}
+
+/** The ioredis command name of each algorithm's script. */
+const commandOf: Readonly<Record<Name, string>> = {
+  "fixed-window": "strataRateFixedWindow",
+  "sliding-log": "strataRateSlidingLog",
+  "sliding-window": "strataRateSlidingWindow",
+  "token-bucket": "strataRateTokenBucket",
+  gcra: "strataRateGcra",
+}
+
+/** The full Lua source of an algorithm's script (for inspection and for benchmarks). */
+export const scriptOf = (algorithm: Name): string => `${LUA_PRELUDE}${byName[algorithm].lua}`
+
+type Reply = [allowed: string, remaining: string, resetAt: string, retryAfter: string]
+type ScriptCall = (
+  key: string,
+  op: string,
+  amount: number,
+  limit: number,
+  window: number,
+  burst: number,
+) => Promise<Reply>
+
+/**
+ * A store on a connection made elsewhere (one connection shared with other
+ * Strata parts). Defines the scripts on the connection's client.
+ */
+export const fromConnection = (connection: RedisConnection.Connection, prefix = "rl:"): Service => {
+  const client = connection.client
+  for (const name of Object.keys(commandOf) as Array<Name>)
+    client.defineCommand(commandOf[name], { lua: scriptOf(name), numberOfKeys: 1 })
+  const commands = client as unknown as Record<string, ScriptCall>
+  return {
+    name: "redis",
+    apply: (step) =>
+      connection
+        .call(`ratelimit ${step.algorithm}`, () =>
+          commands[commandOf[step.algorithm]]!(
+            `${prefix}${step.algorithm}:${step.key}`,
+            step.op === "consume" ? "c" : "r",
+            step.amount,
+            step.params.limit,
+            step.params.windowMillis,
+            step.params.burst,
+          ),
+        )
+        .pipe(
+          Effect.map(([allowed, remaining, resetAt, retryAfter]) => ({
+            allowed: allowed === "1",
+            remaining: Number(remaining),
+            resetAt: Number(resetAt),
+            retryAfter: Number(retryAfter),
+          })),
+        ),
+  }
+}
+
+/**
+ * Connects (see `RedisConnection.make`: fails with `StoreUnavailable`,
+ * `reason: "startup"`, when Redis cannot be reached in time) and closes the
+ * connection with the scope.
+ */
+export const make = (options: Options): Effect.Effect<Service, StoreUnavailable, Scope.Scope> =>
+  Effect.map(RedisConnection.make(options), (connection) => fromConnection(connection, options.prefix))
+
+/**
+ * The Redis store as a layer.
+ *
+ * @example
+ * ```ts
+ * const program = RateLimiter.consume(Search, "user-1").pipe(
+ *   Effect.provide(RedisRateStore.layer({ url: process.env.REDIS_URL! })),
+ * )
+ * ```
+ */
+export const layer = (options: Options): Layer.Layer<RateLimitStore, StoreUnavailable> =>
+  Layer.effect(RateLimitStore, make(options))

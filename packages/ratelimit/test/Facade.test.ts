@@ -1,0 +1,47 @@
+import { StoreUnavailable } from "@strata/core"
+import { createRateLimiter, InvalidCost, RateLimiter } from "@strata/ratelimit"
+import { RedisRateStore } from "@strata/ratelimit/redis"
+import { RedisHarness } from "@strata/testkit/servers"
+import { Schema } from "effect"
+import { describe, expect, it } from "vitest"
+
+const Login = RateLimiter.make({
+  name: "auth.login",
+  key: Schema.Struct({ ip: Schema.String }),
+  algorithm: "sliding-log",
+  limit: 2,
+  window: "1 minute",
+})
+
+describe("createRateLimiter", () => {
+  it("decides on a memory store by default, and rejects with the tagged errors", async () => {
+    const limits = await createRateLimiter()
+    const ip = { ip: "10.0.0.1" }
+    expect((await limits.consume(Login, ip)).allowed).toBe(true)
+    expect((await limits.consume(Login, ip)).allowed).toBe(true)
+    const denied = await limits.consume(Login, ip)
+    expect(denied.allowed).toBe(false)
+    expect(denied.retryAfter).toBeGreaterThan(55_000)
+    expect((await limits.refund(Login, ip)).remaining).toBe(1)
+    await expect(limits.consume(Login, ip, 3)).rejects.toBeInstanceOf(InvalidCost)
+    await limits.close()
+    await expect(limits.consume(Login, ip)).rejects.toThrow("closed")
+  })
+
+  it("runs on Redis through a layer, and an unreachable Redis is a StoreUnavailable at creation", async () => {
+    const server = await RedisHarness.startRedis()
+    try {
+      const limits = await createRateLimiter({ store: RedisRateStore.layer({ url: server.url }) })
+      expect(await limits.consume(Login, { ip: "10.0.0.2" })).toMatchObject({ allowed: true, remaining: 1 })
+      await limits.close()
+    } finally {
+      await RedisHarness.stopAll([server])
+    }
+    const port = await RedisHarness.freePort()
+    await expect(
+      createRateLimiter({
+        store: RedisRateStore.layer({ url: `redis://127.0.0.1:${port}`, connectTimeoutMillis: 500 }),
+      }),
+    ).rejects.toBeInstanceOf(StoreUnavailable)
+  })
+})

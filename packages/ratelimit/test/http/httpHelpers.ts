@@ -1,0 +1,58 @@
+import type { Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { createRateLimiter, RateLimiter } from "@strata/ratelimit"
+import { Schema } from "effect"
+
+/** Three requests a minute per client IP, on a memory store. */
+export const perIp = () =>
+  RateLimiter.make({
+    name: "http.per-ip",
+    key: Schema.String,
+    algorithm: "sliding-log",
+    limit: 3,
+    window: "1 minute",
+  })
+
+export const memoryLimits = () => createRateLimiter()
+
+/** The base URL of a listening server (loopback, port chosen by the system). */
+export const baseUrl = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+export const listen = (server: Server) =>
+  new Promise<string>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve(baseUrl(server)))
+  })
+
+export const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections?.()
+    server.close(() => resolve())
+  })
+
+/** Sends `n` GETs one after another; returns status, the rate-limit headers and the body of each. */
+export const hit = async (url: string, n: number, headers: Record<string, string> = {}) => {
+  const out = []
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(url, { headers })
+    out.push({
+      status: response.status,
+      rateLimit: response.headers.get("ratelimit"),
+      policy: response.headers.get("ratelimit-policy"),
+      retryAfter: response.headers.get("retry-after"),
+      body: await response.text(),
+    })
+  }
+  return out
+}
+
+/**
+ * The checks every middleware must pass on a real server: 3 pass with the
+ * IETF headers counting down, the 4th is a 429 with Retry-After; a skipped
+ * path is never counted; X-Forwarded-For is ignored unless a proxy is trusted.
+ */
+export const expectLimited = (responses: Awaited<ReturnType<typeof hit>>) => {
+  const statuses = responses.map((r) => r.status)
+  const rateLimits = responses.map((r) => r.rateLimit)
+  return { statuses, rateLimits, last: responses.at(-1)! }
+}

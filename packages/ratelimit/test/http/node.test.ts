@@ -1,0 +1,78 @@
+import { createServer } from "node:http"
+import { RateLimiter } from "@strata/ratelimit"
+import { rateLimit } from "@strata/ratelimit/node"
+import { Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { close, hit, listen, memoryLimits, perIp } from "./httpHelpers.ts"
+
+describe("@strata/ratelimit/node", () => {
+  it("lets 3 requests through with the IETF headers, then answers 429 with Retry-After", async () => {
+    const limits = await memoryLimits()
+    const limit = rateLimit({ limiter: perIp(), limits, skip: (r) => r.url === "/health" })
+    const server = createServer(async (req, res) => {
+      if (!(await limit(req, res))) return
+      res.end("ok")
+    })
+    const url = await listen(server)
+    try {
+      const responses = await hit(`${url}/`, 4)
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 429])
+      expect(responses.map((r) => r.rateLimit?.replace(/t=\d+/, "t"))).toEqual([
+        '"http.per-ip";r=2;t',
+        '"http.per-ip";r=1;t',
+        '"http.per-ip";r=0;t',
+        '"http.per-ip";r=0;t',
+      ])
+      expect(responses[0]!.policy).toBe('"http.per-ip";q=3;w=60')
+      expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(59)
+      expect(Number(responses[3]!.retryAfter)).toBeLessThanOrEqual(60)
+      expect(JSON.parse(responses[3]!.body)).toMatchObject({ error: "Too Many Requests" })
+      // Skipped: never counted, no headers.
+      const health = await hit(`${url}/health`, 2)
+      expect(health.map((r) => [r.status, r.rateLimit])).toEqual([
+        [200, null],
+        [200, null],
+      ])
+    } finally {
+      await close(server)
+      await limits.close()
+    }
+  })
+
+  it("keys by the socket address and ignores X-Forwarded-For unless the proxy is trusted", async () => {
+    const limits = await memoryLimits()
+    const untrusting = rateLimit({ limiter: perIp(), limits })
+    const trusting = rateLimit({
+      limiter: RateLimiter.make({
+        name: "http.proxied",
+        key: Schema.String,
+        algorithm: "fixed-window",
+        limit: 1,
+        window: "1 minute",
+      }),
+      limits,
+      trustProxy: 1,
+    })
+    const server = createServer(async (req, res) => {
+      const step = req.url === "/proxied" ? trusting : untrusting
+      if (!(await step(req, res))) return
+      res.end("ok")
+    })
+    const url = await listen(server)
+    try {
+      // Spoofed headers change nothing without trust: one client, one count.
+      const spoofed = []
+      for (let i = 0; i < 4; i++)
+        spoofed.push((await hit(`${url}/`, 1, { "x-forwarded-for": `10.0.0.${i}` }))[0]!.status)
+      expect(spoofed).toEqual([200, 200, 200, 429])
+      // Behind one trusted proxy, the rightmost entry is the client: two clients, one request each.
+      const a = await hit(`${url}/proxied`, 2, { "x-forwarded-for": "203.0.113.9, 198.51.100.1" })
+      const b = await hit(`${url}/proxied`, 1, { "x-forwarded-for": "198.51.100.2" })
+      expect(a.map((r) => r.status)).toEqual([200, 429])
+      expect(b.map((r) => r.status)).toEqual([200])
+    } finally {
+      await close(server)
+      await limits.close()
+    }
+  })
+})
