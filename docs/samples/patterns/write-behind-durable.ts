@@ -46,7 +46,8 @@ export const main = (url: string) =>
         // Durable when set returns: the write is in Redis, flushed by whichever process gets it.
         const version = yield* writer.set(42, 1_700_000_060_000)
         // #endregion writer
-        while (rows.get(42) === undefined) yield* Effect.sleep(20)
+        // Flushed and acknowledged (the stats count an entry after its XACK).
+        while (writer.stats().flushedEntries < 1) yield* Effect.sleep(20)
         // A replay of the same write, as after a crash between a flush and its acknowledgement:
         yield* applyIfNewer([
           { key: 42, id: "42", value: 1_700_000_060_000, entryId: "", version, entryIds: [] },
