@@ -6,3 +6,8 @@
  * @since 0.1.0
  */
 export * as WriteBehindStream from "./WriteBehindStream.ts"
+export {
+  type CreateWriteBehindStreamOptions,
+  createWriteBehindStream,
+  type WriteBehindStreamClient,
+} from "./WriteBehindStreamClient.ts"

@@ -23,10 +23,10 @@ const scope = Effect.runSync(Scope.make())
 const writer = await Effect.runPromise(
   Scope.provide(
     Effect.gen(function* () {
-      const connection = yield* RedisConnection.make({ url })
+      const connection = yield* RedisConnection.make({ url, commandTimeoutMillis: 5_000 })
       const apply = versionedFlush(connection, source)
       return yield* WriteBehindStream.make({
-        redis: { url },
+        redis: { url, commandTimeoutMillis: 5_000 },
         keyspace: LastSeen,
         stream,
         consumer: "doomed",

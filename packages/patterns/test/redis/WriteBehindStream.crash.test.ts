@@ -22,7 +22,7 @@ const SOURCE = "wb-crash:source"
 const sourceNow = () =>
   Effect.runPromise(
     Effect.scoped(
-      Effect.flatMap(RedisConnection.make({ url: server.url }), (connection) =>
+      Effect.flatMap(RedisConnection.make({ url: server.url, commandTimeoutMillis: 5_000 }), (connection) =>
         readSource(connection, SOURCE),
       ),
     ),
@@ -55,9 +55,9 @@ describe("WriteBehindStream crash recovery (real processes)", () => {
     const result = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const connection = yield* RedisConnection.make({ url: server.url })
+          const connection = yield* RedisConnection.make({ url: server.url, commandTimeoutMillis: 5_000 })
           const rescuer = yield* WriteBehindStream.make({
-            redis: { url: server.url },
+            redis: { url: server.url, commandTimeoutMillis: 5_000 },
             keyspace: LastSeen,
             stream,
             consumer: "rescuer",

@@ -14,7 +14,11 @@ afterAll(async () => {
 
 let streams = 0
 /** Options for a writer on a fresh stream of this test file's server. */
-const fresh = () => ({ redis: { url: server.url }, keyspace: LastSeen, stream: `wb-test:${++streams}` })
+const fresh = () => ({
+  redis: { url: server.url, commandTimeoutMillis: 5_000 },
+  keyspace: LastSeen,
+  stream: `wb-test:${++streams}`,
+})
 
 type Batch = ReadonlyArray<WriteBehindStream.StreamWrite<number, number>>
 const recorder = () => {
