@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every workload (W1–W15, F1–F8, X1, R1, H1, PR1) against its own redis-server and
+ * `pnpm bench`: runs every workload (W1–W15, F1–F8, X1, R1, H1, PR1, P1, P2) against its own redis-server and
  * writes apps/bench/results/latest.json, the SVG charts under
  * docs/bench/ (git-ignored; the docs build draws them again) and the results
  * table and chart list of docs/benchmarks.md.
@@ -28,6 +28,7 @@ import { W5, W6, W7, W13, W14 } from "./workloads/l2.ts"
 import { PR1 } from "./workloads/patterns.ts"
 import { R1 } from "./workloads/ratelimit.ts"
 import { X1 } from "./workloads/refresh.ts"
+import { P1, P2 } from "./workloads/writeBehind.ts"
 
 const all: ReadonlyArray<Workload> = [
   W1,
@@ -53,6 +54,8 @@ const all: ReadonlyArray<Workload> = [
   F6,
   F7,
   F8,
+  P1,
+  P2,
   X1,
   R1,
   H1,

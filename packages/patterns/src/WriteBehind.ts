@@ -169,59 +169,90 @@ export const make = <K, V, E, R>(
     let closed = false
     let lastCause: unknown
 
-    const idOf = (key: K) =>
-      Effect.try({ try: () => keyspace.storeKey(key), catch: (error) => error as InvalidKey })
-
-    const admit = (key: K, id: string, value: V) => {
-      if (!buffer.has(id) && buffer.size >= config.maxPending)
-        return Effect.fail(new BufferFull({ writer, limit: config.maxPending }))
-      const written = buffer.write(key, id, value)
-      if (buffer.pendingKeys >= config.maxBatch) wake.openUnsafe()
-      return Effect.succeed(written)
+    // The write path runs no generator (an `Effect.gen` per call costs several µs): checks are synchronous
+    // and the result is an already-built success or failure, inside one `Effect.suspend` so it stays lazy.
+    const idOf = (key: K): string | InvalidKey => {
+      try {
+        return keyspace.storeKey(key)
+      } catch (error) {
+        return error as InvalidKey
+      }
     }
 
-    const set = (key: K, value: V) =>
-      Effect.gen(function* () {
-        if (closed) return yield* new WriteBehindClosed({ writer })
-        if (isCounter)
-          return yield* new InvalidArgument({
+    const admit = (key: K, id: string, value: V): BufferFull | undefined => {
+      if (!buffer.has(id) && buffer.size >= config.maxPending)
+        return new BufferFull({ writer, limit: config.maxPending })
+      buffer.write(key, id, value)
+      if (buffer.pendingKeys >= config.maxBatch) wake.openUnsafe()
+      return undefined
+    }
+
+    const setNow = (
+      key: K,
+      value: V,
+    ): Effect.Effect<void, InvalidKey | InvalidValue | InvalidArgument | BufferFull | WriteBehindClosed> => {
+      if (closed) return Effect.fail(new WriteBehindClosed({ writer }))
+      if (isCounter)
+        return Effect.fail(
+          new InvalidArgument({
             argument: "set",
             message: `"${keyspace.id}" is a counter keyspace: write it with increment`,
-          })
-        const id = yield* idOf(key)
-        if (!isValue(value))
-          return yield* new InvalidValue({
+          }),
+        )
+      const id = idOf(key)
+      if (typeof id !== "string") return Effect.fail(id)
+      if (!isValue(value))
+        return Effect.fail(
+          new InvalidValue({
             keyspace: keyspace.id,
             message: "the value does not match the keyspace's value schema; nothing was buffered",
-          })
-        yield* admit(key, id, value)
-      })
+          }),
+        )
+      const full = admit(key, id, value)
+      return full === undefined ? Effect.void : Effect.fail(full)
+    }
+    const set = (key: K, value: V) => Effect.suspend(() => setNow(key, value))
 
-    const increment = (key: K, by: number = 1) =>
-      Effect.gen(function* () {
-        if (closed) return yield* new WriteBehindClosed({ writer })
-        if (!isCounter)
-          return yield* new InvalidArgument({
+    const incrementNow = (
+      key: K,
+      by: number,
+    ): Effect.Effect<number, InvalidKey | InvalidArgument | BufferFull | WriteBehindClosed> => {
+      if (closed) return Effect.fail(new WriteBehindClosed({ writer }))
+      if (!isCounter)
+        return Effect.fail(
+          new InvalidArgument({
             argument: "increment",
             message: `"${keyspace.id}" is not a counter keyspace: write it with set`,
-          })
-        const amount = yield* Effect.try({
-          try: () => Argument.integer("increment.by", by),
-          catch: (error) => error as InvalidArgument,
-        })
-        const id = yield* idOf(key)
-        yield* admit(key, id, amount as V)
-        return buffer.read(id) as number
-      })
+          }),
+        )
+      let amount: number
+      try {
+        amount = Argument.integer("increment.by", by)
+      } catch (error) {
+        return Effect.fail(error as InvalidArgument)
+      }
+      const id = idOf(key)
+      if (typeof id !== "string") return Effect.fail(id)
+      const full = admit(key, id, amount as V)
+      return full === undefined ? Effect.succeed(buffer.read(id) as number) : Effect.fail(full)
+    }
+    const increment = (key: K, by: number = 1) => Effect.suspend(() => incrementNow(key, by))
 
-    const get = (key: K) => Effect.map(idOf(key), (id) => Option.fromUndefinedOr(buffer.read(id)))
+    const get = (key: K) =>
+      Effect.suspend(() => {
+        const id = idOf(key)
+        return typeof id === "string"
+          ? Effect.succeed(Option.fromUndefinedOr(buffer.read(id)))
+          : Effect.fail(id)
+      })
 
     /** One flush of up to `maxBatch` keys; `false` when it failed (its entries are back in the buffer). */
     const flushBatch = (attempt: number) =>
       Effect.gen(function* () {
         const batch = buffer.take(config.maxBatch)
         const started = Date.now()
-        const exit = yield* Effect.exit(flush(batch)).pipe(
+        // Suspended: a flush that throws instead of returning an effect is a failed flush, not a dead loop.
+        const exit = yield* Effect.exit(Effect.suspend(() => flush(batch))).pipe(
           // Interrupted by a close that ran out of time: the batch goes back, to be reported as left over.
           Effect.onInterrupt(() => Effect.sync(() => buffer.giveBack())),
         )

@@ -35,6 +35,8 @@ export type Merge = "last" | "sum"
 export class Buffer<K, V> {
   private readonly pending = new Map<string, PendingWrite<K, V>>()
   private readonly inFlight = new Map<string, PendingWrite<K, V>>()
+  /** Keys both pending and in flight, so that {@link size} costs no scan. */
+  private both = 0
 
   constructor(readonly merge: Merge) {}
 
@@ -55,14 +57,13 @@ export class Buffer<K, V> {
 
   /** Distinct keys held (pending or in flight, counted once). */
   get size(): number {
-    let both = 0
-    for (const id of this.inFlight.keys()) if (this.pending.has(id)) both++
-    return this.pending.size + this.inFlight.size - both
+    return this.pending.size + this.inFlight.size - this.both
   }
 
   /** Records a write of `value` under `id`: merged into the pending write of the key, if any. */
   write(key: K, id: string, value: V): PendingWrite<K, V> {
     const previous = this.pending.get(id)
+    if (previous === undefined && this.inFlight.has(id)) this.both++
     const next: PendingWrite<K, V> =
       previous === undefined
         ? { key, id, value, writes: 1 }
@@ -103,6 +104,7 @@ export class Buffer<K, V> {
   /** The batch in flight was written to the source: it leaves the buffer. */
   settle(): void {
     this.inFlight.clear()
+    this.both = 0
   }
 
   /**
@@ -131,6 +133,7 @@ export class Buffer<K, V> {
     this.pending.clear()
     for (const [id, write] of merged) this.pending.set(id, write)
     this.inFlight.clear()
+    this.both = 0
   }
 
   /** Everything buffered, in flight first (after a {@link giveBack}, simply all pending). */

@@ -35,10 +35,11 @@ export class WriteBehindClosed extends Schema.TaggedError<WriteBehindClosed>()("
 
 /**
  * `close()` could not flush everything before its deadline (the source kept
- * failing). `entries` are the writes that never reached the source (each a
- * `PendingWrite`: key, id, value, writes), so the caller can log them or
- * write them elsewhere; `remaining` is their count; `cause` the last flush
- * failure, if any.
+ * failing). In process, `entries` are the writes that never reached the
+ * source (each a `PendingWrite`: key, id, value, writes), so the caller can
+ * log them or write them elsewhere; for the durable writer they are the
+ * stream ids of its unflushed batch, which stays in the stream for another
+ * flusher. `remaining` is their count; `cause` the last failure, if any.
  */
 export class FlushIncomplete extends Schema.TaggedError<FlushIncomplete>()("FlushIncomplete", {
   writer: Schema.String,

@@ -32,8 +32,8 @@ export interface FlushFailed {
 }
 
 /**
- * Durable writer only: `entries` entries left unacknowledged by another
- * consumer (`from`) for longer than the claim timeout were taken over by
+ * Durable writer only: `entries` entries left unacknowledged by a
+ * consumer for longer than the claim timeout were taken over by
  * this one (a crashed or stuck process) and will be flushed here.
  */
 export interface Claimed {
@@ -54,8 +54,20 @@ export interface Abandoned {
   readonly cause: unknown
 }
 
+/**
+ * Durable writer only: a log entry could not be read (bytes from an
+ * incompatible deploy or a hostile writer; `reason` says why). It was
+ * acknowledged so that it does not block the log, and never flushed.
+ */
+export interface EntryUnreadable {
+  readonly _tag: "EntryUnreadable"
+  readonly writer: string
+  readonly entryId: string
+  readonly reason: string
+}
+
 /** Every event a write-behind writer reports. */
-export type WriteBehindEvent = Flushed | FlushFailed | Claimed | Abandoned
+export type WriteBehindEvent = Flushed | FlushFailed | Claimed | Abandoned | EntryUnreadable
 
 /** The Effect metrics of write-behind writers, labelled with `writer` (the writer's name). */
 export const WriteBehindMetrics = {

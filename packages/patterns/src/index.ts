@@ -24,11 +24,18 @@ export {
 export * as Search from "./Search.ts"
 export { createSearch, type SearchClient } from "./Search.ts"
 export * as Session from "./Session.ts"
+export { createSession, type SessionClient } from "./SessionClient.ts"
 export * as WriteBehind from "./WriteBehind.ts"
+export {
+  type CreateWriteBehindOptions,
+  createWriteBehind,
+  type WriteBehindClient,
+} from "./WriteBehindClient.ts"
 export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
 export type {
   Abandoned,
   Claimed,
+  EntryUnreadable,
   Flushed,
   FlushFailed,
   WriteBehindEvent,

@@ -24,8 +24,17 @@ beforeAll(async () => {
   server = await RedisHarness.startRedis()
   scope = Effect.runSync(Scope.make())
   const makeCache = Effect.gen(function* () {
-    const store = yield* RedisStore.make({ url: server.url, prefix: "session-test:" })
-    const bus = yield* RedisBus.make({ url: server.url, channel: "session-test:bus" })
+    // Generous command timeouts: these tests are about sessions, on a loaded 2-core machine.
+    const store = yield* RedisStore.make({
+      url: server.url,
+      prefix: "session-test:",
+      commandTimeoutMillis: 5_000,
+    })
+    const bus = yield* RedisBus.make({
+      url: server.url,
+      channel: "session-test:bus",
+      commandTimeoutMillis: 5_000,
+    })
     return yield* Cache.make({}, store, bus)
   })
   caches = await Effect.runPromise(Scope.provide(Effect.all([makeCache, makeCache, makeCache]), scope))

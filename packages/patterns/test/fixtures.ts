@@ -1,4 +1,5 @@
 import { Keyspace } from "@strata/core"
+import type { WriteBehind } from "@strata/patterns"
 import { Effect, Schema } from "effect"
 
 /** Last-seen times by user id: an entry keyspace for write-behind tests. */
@@ -25,3 +26,23 @@ export type Cart = typeof Cart.Type
 export const addOne =
   (sku: string) =>
   (cart: Cart | undefined): Cart => ({ items: { ...cart?.items, [sku]: (cart?.items[sku] ?? 0) + 1 } })
+
+/** A source that records every batch it receives; it fails while `failing` is above 0 (counting down). */
+export const source = <K, V>() => {
+  const state = {
+    batches: [] as Array<ReadonlyArray<WriteBehind.PendingWrite<K, V>>>,
+    rows: new Map<K, V>(),
+    failing: 0,
+  }
+  const flush = (batch: ReadonlyArray<WriteBehind.PendingWrite<K, V>>) =>
+    Effect.suspend(() => {
+      if (state.failing > 0) {
+        state.failing--
+        return Effect.fail(new Error("source down"))
+      }
+      state.batches.push(batch)
+      for (const write of batch) state.rows.set(write.key, write.value)
+      return Effect.void
+    })
+  return { state, flush }
+}

@@ -7,7 +7,14 @@
  * misses and written in one; a store failure on either is reported to
  * `onStoreError` and the read goes on without them.
  */
-import { type Cache, type InvalidKey, Keyspace, type StoreError, type StoreFailed } from "@strata/core"
+import {
+  type Cache,
+  type CacheClosed,
+  type InvalidKey,
+  Keyspace,
+  type StoreError,
+  type StoreFailed,
+} from "@strata/core"
 import { type Duration, Effect, Option, Schema } from "effect"
 
 /** The options of negative caching. */
@@ -64,6 +71,6 @@ export const make = <K, V>(
         )
         .pipe(Effect.catch(report("setMany"))),
     /** Drops the marker of an id (it was written or invalidated). */
-    unmark: (id: K): Effect.Effect<void, InvalidKey | StoreError> => cache.delete(markers, id),
+    unmark: (id: K): Effect.Effect<void, InvalidKey | StoreError | CacheClosed> => cache.delete(markers, id),
   }
 }

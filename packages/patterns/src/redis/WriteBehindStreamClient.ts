@@ -1,0 +1,75 @@
+/**
+ * The Promise form of durable write-behind on a Redis Stream, for code that
+ * does not use Effect: `createWriteBehindStream({ redis, keyspace, flush })`
+ * where `flush` returns a Promise. The rules and the idempotency contract
+ * are those of `WriteBehindStream`; calls reject with the same typed errors.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, Scope } from "effect"
+import { run } from "../internal/promise.ts"
+import type { WriteBehindEvent } from "../WriteBehindEvent.ts"
+import * as WriteBehindStream from "./WriteBehindStream.ts"
+
+/** The options of {@link createWriteBehindStream}: those of `WriteBehindStream.make`, with a Promise `flush`. */
+export interface CreateWriteBehindStreamOptions<K, V>
+  extends Omit<WriteBehindStream.Options<K, V, unknown, never>, "flush"> {
+  /** Applies a batch to the source idempotently, by version; a rejection (or throw) is retried. */
+  readonly flush: (batch: ReadonlyArray<WriteBehindStream.StreamWrite<K, V>>) => void | PromiseLike<void>
+}
+
+/** A durable writer with a Promise API. */
+export interface WriteBehindStreamClient<K, V> {
+  /** Appends the write to the stream; resolves with its version once it is in Redis. */
+  set(key: K, value: V): Promise<string>
+  stats(): WriteBehindStream.Stats
+  /** Registers an event listener; returns the function that removes it. */
+  on(listener: (event: WriteBehindEvent) => void): () => void
+  /** Stops flushing and closes the connection; rejects with `FlushIncomplete` when a batch was left for others. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * Connects and starts the writer (and its flusher, unless `flusher: false`).
+ * Rejects with `InvalidArgument` for a bad option, `StoreUnavailable` when
+ * Redis cannot be reached.
+ *
+ * @example
+ * ```ts
+ * const lastSeen = await createWriteBehindStream({ redis: { url }, keyspace: LastSeen, flush: upsertIfNewer })
+ * await lastSeen.set(42, Date.now())
+ * ```
+ */
+export const createWriteBehindStream = async <K, V>(
+  options: CreateWriteBehindStreamOptions<K, V>,
+): Promise<WriteBehindStreamClient<K, V>> => {
+  const scope = Effect.runSync(Scope.make())
+  const flush = options.flush
+  const writer = await run(
+    Scope.provide(
+      WriteBehindStream.make<K, V, unknown, never>({
+        ...options,
+        flush: (batch) => Effect.tryPromise({ try: async () => flush(batch), catch: (cause) => cause }),
+      }),
+      scope,
+    ),
+  ).catch(async (error) => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  })
+  const close = async () => {
+    try {
+      await run(writer.close)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }
+  return {
+    set: (key, value) => run(writer.set(key, value)),
+    stats: writer.stats,
+    on: writer.onEvent,
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
