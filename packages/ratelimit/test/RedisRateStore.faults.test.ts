@@ -35,6 +35,32 @@ const timed = async <A>(f: () => Promise<A>) => {
 }
 
 describe("Redis killed mid-run", () => {
+  it("while 16 callers are deciding, every decision is from Redis or fail-closed, and none throws", async () => {
+    const victim = await RedisHarness.startRedis()
+    const local = await openRedis(victim.url, { commandTimeoutMillis: 200, connectTimeoutMillis: 2_000 })
+    const decide = runWith(local.store)
+    const sources: Array<string> = []
+    let stop = false
+    const lanes = Array.from({ length: 16 }, async (_, lane) => {
+      while (!stop) sources.push((await decide(RateLimiter.consume(closed, `lane-${lane}`))).source)
+    })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await victim.kill()
+      const killedAt = sources.length
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      stop = true
+      await Promise.all(lanes)
+      expect(new Set(sources)).toEqual(new Set(["store", "fail-closed"]))
+      expect(sources.slice(0, killedAt)).toContain("store")
+      expect(sources.slice(killedAt)).toContain("fail-closed")
+    } finally {
+      stop = true
+      await local.close()
+      await RedisHarness.stopAll([victim])
+    }
+  })
+
   it("fail-open admits, fail-closed denies, the default fails typed, insurance limits in-process; all within the timeout", async () => {
     for (const limiter of [open, closed, strict, insured])
       expect(await run(RateLimiter.consume(limiter, "u"))).toMatchObject({ allowed: true, source: "store" })
