@@ -8,6 +8,7 @@ export default [
   "packages/redis",
   "packages/patterns",
   "packages/ratelimit",
+  "packages/http",
   "apps/shop",
   "docs",
 ]

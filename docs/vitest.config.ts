@@ -1,3 +1,4 @@
 import { project } from "../scripts/vitest-project.ts"
 
-export default project("docs")
+// Samples start servers and child processes: on a loaded 2-core CI machine 5 s is not enough.
+export default project("docs", { testTimeout: 60_000, hookTimeout: 60_000 })

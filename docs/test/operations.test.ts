@@ -11,6 +11,7 @@ import * as Deployments from "../samples/operations/deployments.ts"
 import * as L1Sizing from "../samples/operations/l1-sizing.ts"
 import * as Metrics from "../samples/operations/metrics.ts"
 import * as OpenTelemetry from "../samples/operations/opentelemetry.ts"
+import * as PromiseObservability from "../samples/operations/promise-observability.ts"
 import * as SeveralProcesses from "../samples/operations/several-processes.ts"
 import * as TlsAcl from "../samples/operations/tls-acl.ts"
 
@@ -155,6 +156,39 @@ describe("operations samples, on real Redis servers", SERVERS, () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("Promise facade: a pino-shaped logger gets the cache's log lines, and OTLP gets its spans", async () => {
+    const bodies: Array<string> = []
+    const collector = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk: Buffer) => {
+        body += chunk.toString("utf8")
+      })
+      request.on("end", () => {
+        if (request.url === "/v1/traces") bodies.push(body)
+        response.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+    const lines: Array<{ level: string; object: Record<string, unknown>; message: string | undefined }> = []
+    const at = (level: string) => (object: Record<string, unknown>, message?: string) =>
+      lines.push({ level, object, message })
+    const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }
+    try {
+      const { port } = collector.address() as AddressInfo
+      expect(await PromiseObservability.main(`http://127.0.0.1:${port}/v1/traces`, logger)).toEqual({
+        id: 1001,
+        status: "paid",
+      })
+      const names = bodies.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]))
+      expect(names).toContain("strata.loader")
+      expect(names.some((name) => name?.startsWith("strata.l2."))).toBe(true)
+      expect(lines.some((l) => l.level === "info" && l.object.event === "StaleServed")).toBe(true)
+      expect(lines.some((l) => l.level === "warn" && /listener threw/.test(l.message ?? ""))).toBe(true)
+    } finally {
+      collector.close()
     }
   })
 })

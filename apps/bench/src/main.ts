@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every workload (W1–W15, F1–F8, R1) against its own redis-server and
+ * `pnpm bench`: runs every workload (W1–W15, F1–F8, X1, R1, H1) against its own redis-server and
  * writes apps/bench/results/latest.json, the SVG charts under
  * docs/bench/ (git-ignored; the docs build draws them again) and the results
  * table and chart list of docs/benchmarks.md.
@@ -22,9 +22,11 @@ import type { Workload } from "./workload.ts"
 import { W8, W9, W10, W11, W12 } from "./workloads/cluster.ts"
 import { F1, F2, F3, F4, F5, F6, F7, F8 } from "./workloads/facade.ts"
 import { W15 } from "./workloads/heap.ts"
+import { H1 } from "./workloads/http.ts"
 import { W1, W2, W3, W4 } from "./workloads/l1.ts"
 import { W5, W6, W7, W13, W14 } from "./workloads/l2.ts"
 import { R1 } from "./workloads/ratelimit.ts"
+import { X1 } from "./workloads/refresh.ts"
 
 const all: ReadonlyArray<Workload> = [
   W1,
@@ -50,7 +52,9 @@ const all: ReadonlyArray<Workload> = [
   F6,
   F7,
   F8,
+  X1,
   R1,
+  H1,
 ]
 
 const args = process.argv.slice(2)

@@ -83,3 +83,31 @@ export const circuitState = Metric.gauge("strata_cache_circuit_state", {
 })
 /** Entries in L1. */
 export const l1Entries = Metric.gauge("strata_cache_l1_entries", { description: "Entries in L1" })
+
+/** Histogram boundaries in ms: 1, 2, 4, ... 32,768 (about 33 s), then +Inf. */
+const millisBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 2, count: 16 })
+
+/** Loader calls that succeeded, by how long they took (ms). */
+export const loaderDuration = Metric.histogram("strata_cache_loader_duration_ms", {
+  description: "Time a successful loader call took, in ms",
+  boundaries: millisBoundaries,
+})
+/** Stale values served, by how long past their freshness they were (ms). */
+export const staleAge = Metric.histogram("strata_cache_stale_age_ms", {
+  description: "How long past its TTL a served stale value was, in ms",
+  boundaries: millisBoundaries,
+})
+/**
+ * Bus messages received, by the time from the sender's publish to this
+ * process's receipt (ms, wall clocks: across hosts it includes their skew).
+ * Recorded by the bus (`bus` attribute: its channel).
+ */
+export const busLag = Metric.histogram("strata_bus_lag_ms", {
+  description: "Publish to receipt of a bus message, in ms (sender and receiver wall clocks)",
+  boundaries: millisBoundaries,
+})
+/** Background reloads started by probabilistic early refresh (`earlyRefresh`). */
+export const earlyRefreshes = Metric.counter("strata_cache_early_refreshes", {
+  description: "Early refreshes started before expiry",
+  incremental: true,
+})

@@ -10,11 +10,12 @@
  * @since 0.1.0
  */
 import { AsyncLocalStorage } from "node:async_hooks"
-import { Cause, Effect, Exit, type Layer, ManagedRuntime, Metric, Option } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Metric, Option } from "effect"
 import type { Bus } from "./Bus.ts"
 import * as Cache from "./Cache.ts"
 import type { CacheEvent } from "./CacheEvent.ts"
 import { CacheClosed, InvalidArgument, LoaderCycle, LoaderFailed } from "./Errors.ts"
+import { eventLogger, loggerLayer, type OtlpOptions, type PinoLike } from "./FacadeObservability.ts"
 import { CurrentFlight, type Flight } from "./internal/engine/flights.ts"
 import { type Counter, isKeyspace, type Keyspace } from "./Keyspace.ts"
 import type { Store } from "./Store.ts"
@@ -33,6 +34,19 @@ export interface CreateCacheOptions extends Cache.Options {
    * about 2.5 times slower. The Effect API sees every call either way.
    */
   readonly loaderCycles?: "sync" | "async-context" | undefined
+  /**
+   * A pino-compatible logger (`warn` and `error` required, `info` and
+   * `debug` optional): it receives the cache's log lines and every event
+   * (warnings for what the cache recovered from, info for stale values
+   * served and a circuit closing again), each as `(object, message)`.
+   */
+  readonly logger?: PinoLike | undefined
+  /**
+   * Exports the cache's spans (`strata.l2.<operation>`, `strata.loader`)
+   * over OTLP/HTTP to `url`, through Effect's OTLP tracer. Each facade call's
+   * spans are a trace of their own.
+   */
+  readonly otlp?: OtlpOptions | undefined
 }
 
 /** Per-call options of `set`: `ttl` and `staleFor` overrides. */
@@ -185,6 +199,20 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         argument: "loaderCycles",
         message: `loaderCycles must be "sync" or "async-context", got ${String(copied.loaderCycles)}`,
       })
+    const { logger, otlp } = copied
+    if (
+      logger !== undefined &&
+      (typeof logger !== "object" ||
+        logger === null ||
+        typeof logger.warn !== "function" ||
+        typeof logger.error !== "function")
+    )
+      throw new InvalidArgument({
+        argument: "logger",
+        message: "logger must be an object with warn and error methods (pino's shape)",
+      })
+    if (otlp !== undefined && (typeof otlp !== "object" || otlp === null || typeof otlp.url !== "string"))
+      throw new InvalidArgument({ argument: "otlp", message: "otlp must be an object with a url string" })
   } catch (error) {
     if (error instanceof InvalidArgument) throw error
     throw new InvalidArgument({
@@ -192,7 +220,12 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
       message: `the options could not be read: ${String(error)}`,
     })
   }
-  const runtime = ManagedRuntime.make(Cache.layer(copied))
+  // The logger and the tracer are there when the cache is built (it captures them) and for every call.
+  const observability = Layer.mergeAll(
+    copied.logger === undefined ? Layer.empty : loggerLayer(copied.logger),
+    copied.otlp === undefined ? Layer.empty : (await import("./internal/otlp.ts")).otlpLayer(copied.otlp),
+  )
+  const runtime = ManagedRuntime.make(Cache.layer(copied).pipe(Layer.provideMerge(observability)))
   const built = await runtime.runPromiseExit(
     Effect.gen(function* () {
       return yield* Cache.Cache
@@ -203,6 +236,7 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
     throw Cause.squash(built.cause)
   }
   const service = built.value
+  if (copied.logger !== undefined) service.onEvent(eventLogger(copied.logger))
   const asyncCycles = copied.loaderCycles === "async-context"
   let closed = false
   // Calls run straight against the built services: the managed runtime would also register every call's
@@ -262,9 +296,10 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
           return Promise.reject(
             new InvalidArgument({ argument: "loader", message: "getOrSet takes a loader function" }),
           )
+        // With early refresh, a hit may start a reload: it goes through the engine's read path.
         let hit: V | undefined
         try {
-          hit = peek(key)
+          hit = keyspace.earlyRefresh === 0 ? peek(key) : undefined
         } catch (error) {
           return Promise.reject(error)
         }

@@ -40,6 +40,8 @@ export interface Keyspace<in out K, in out V> {
   readonly staleForMillis: number
   /** The tags an entry of this key carries, for `invalidateTag`. */
   readonly tags: ((key: K) => ReadonlyArray<string>) | undefined
+  /** XFetch's β for probabilistic early refresh (see {@link Options.earlyRefresh}); 0 when off. */
+  readonly earlyRefresh: number
   /**
    * The key a store keeps `key`'s entry under inside this keyspace (see
    * `KeyEncoding`). Throws `InvalidKey` when the key does not match the key
@@ -88,6 +90,18 @@ export interface Options<KS extends AnySchema, VS extends AnySchema> {
    * a function puts the keys it maps to the same string in one slot.
    */
   readonly hashTag?: "keyspace" | ((key: KS["Type"]) => string | number) | undefined
+  /**
+   * Probabilistic early refresh (XFetch; A. Vattani, F. Chierichetti,
+   * K. Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB
+   * 2015): β ≥ 0, 0 (the default) turns it off and 1 is the paper's choice.
+   * On a `getOrSet` L1 hit, the entry is reloaded in the background when
+   * `δ·β·(−ln U) ≥ remaining` (δ: the keyspace's recent loader time in ms in
+   * this process, U uniform in (0, 1]), so a hot key is reloaded just before
+   * it expires and never misses; larger β refreshes earlier. The caller gets
+   * the fresh value it hit; the refresh is one flight (and, with leases, one
+   * process) like any load.
+   */
+  readonly earlyRefresh?: number | undefined
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -121,6 +135,12 @@ const build = <K, V>(
     ))
   } catch (error) {
     throw new InvalidKeyspace({ message: (error as Error).message })
+  }
+  const earlyRefresh = options.earlyRefresh ?? 0
+  if (typeof earlyRefresh !== "number" || !Number.isFinite(earlyRefresh) || earlyRefresh < 0) {
+    throw new InvalidKeyspace({
+      message: `Keyspace "${name}": earlyRefresh must be a finite number >= 0 (XFetch's beta), got ${String(earlyRefresh)}`,
+    })
   }
   const id = `${name}:v${version}`
   const encodeKey = Schema.encodeUnknownResult(options.key)
@@ -200,6 +220,7 @@ const build = <K, V>(
     ttlMillis,
     staleForMillis,
     tags: options.tags,
+    earlyRefresh,
     storeKey,
     lookupKey,
   }

@@ -6,4 +6,28 @@
  *
  * @since 0.1.0
  */
-export {}
+
+export * as CacheAside from "./CacheAside.ts"
+export { type CacheAsideClient, createCacheAside } from "./CacheAside.ts"
+export * as Computed from "./Computed.ts"
+export * as IdList from "./IdList.ts"
+export { createIdList, type IdListClient } from "./IdList.ts"
+export * as QueryCache from "./QueryCache.ts"
+export { createQueryCache, type QueryCacheClient } from "./QueryCache.ts"
+export * as Repository from "./Repository.ts"
+export { InvalidLoaderResult } from "./Repository.ts"
+export { type CreateRepositoryOptions, createRepository, type RepositoryClient } from "./RepositoryClient.ts"
+export * as Search from "./Search.ts"
+export { createSearch, type SearchClient } from "./Search.ts"
+export * as Session from "./Session.ts"
+export * as WriteBehind from "./WriteBehind.ts"
+export { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
+export type {
+  Abandoned,
+  Claimed,
+  Flushed,
+  FlushFailed,
+  WriteBehindEvent,
+} from "./WriteBehindEvent.ts"
+export { WriteBehindMetrics } from "./WriteBehindEvent.ts"
+export * as WriteThrough from "./WriteThrough.ts"

@@ -26,8 +26,8 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Argument, Bus, BusUnavailable, type InvalidArgument } from "@strata/core"
-import { Effect, Layer } from "effect"
+import { Argument, Bus, BusUnavailable, CacheMetrics, type InvalidArgument } from "@strata/core"
+import { Effect, Layer, Metric } from "effect"
 import type { Cluster } from "ioredis"
 import * as BusEnvelope from "./internal/busEnvelope.ts"
 import { type ConnectionOptions, createClient, socketTimeoutOf } from "./internal/connection.ts"
@@ -156,6 +156,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     () => Effect.sync(() => publisher.disconnect()),
   )
 
+  const context = yield* Effect.context<never>()
+  const lag = Metric.withAttributes(CacheMetrics.busLag, { bus: channel })
   let gaps = 0
   let received = 0
   let dropped = 0
@@ -187,6 +189,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       deliver(decoded)
       return
     }
+    if (decoded.at !== undefined) lag.updateUnsafe(Math.max(0, Date.now() - decoded.at), context)
     const previous = sequences.observe(decoded.node, decoded.seq)
     if (previous !== undefined)
       gap(`sequence gap from node ${decoded.node}: ${previous} then ${decoded.seq}`, true)

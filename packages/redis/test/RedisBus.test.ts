@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto"
-import { Cache, type CacheEvent, Keyspace, Msgpack } from "@strata/core"
+import { Cache, type CacheEvent, CacheMetrics, Keyspace, Msgpack } from "@strata/core"
 import { RedisBus, RedisStore } from "@strata/redis"
 import { FaultProxy, RedisHarness } from "@strata/testkit"
-import { Effect, Exit, Option, Schema, Scope } from "effect"
+import { Effect, Exit, Metric, Option, Schema, Scope } from "effect"
 import { Redis } from "ioredis"
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest"
 import { eventually } from "./helpers.ts"
@@ -97,6 +97,20 @@ describe("RedisBus", () => {
     expect(a.cache.peekUnsafe(Profiles, 1)).toEqual({ name: "v2" })
     expect(a.bus.diagnostics().received).toBe(0)
     expect(unhandled).toEqual([])
+  })
+
+  it("the receiver records each batch's publish-to-receipt lag in strata_bus_lag_ms (by channel)", async () => {
+    const ch = channel()
+    const a = await node(server.port, ch)
+    const b = await node(server.port, ch)
+    for (let i = 0; i < 3; i++) {
+      await a.run(a.cache.set(Profiles, i, { name: `v${i}` }))
+      await received(b, i + 1)
+    }
+    const lag = await Effect.runPromise(Metric.value(Metric.withAttributes(CacheMetrics.busLag, { bus: ch })))
+    expect(lag.count).toBe(b.bus.diagnostics().received)
+    expect(lag.count).toBeGreaterThanOrEqual(3)
+    expect(lag.max).toBeLessThan(2_000)
   })
 
   it("tags and keyspace clears reach the other process", async () => {

@@ -10,13 +10,15 @@ const Envelope = Schema.Struct({
   v: Schema.Literal(1),
   node: Schema.String,
   seq: Schema.Int,
+  // The sender's wall clock at publish (ms since the epoch), for the bus-lag histogram; absent from older senders.
+  at: Schema.optional(Schema.Number),
   msgs: Schema.Array(Bus.Message),
 })
 const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
 
 /** The bytes of one batch. */
 export const encode = (node: string, seq: number, messages: ReadonlyArray<Bus.Message>): Buffer =>
-  Buffer.from(Msgpack.pack({ v: 1, node, seq, msgs: messages }))
+  Buffer.from(Msgpack.pack({ v: 1, node, seq, at: Date.now(), msgs: messages }))
 
 /** A batch read from the channel, or why it was dropped. */
 export type Decoded =
@@ -24,6 +26,8 @@ export type Decoded =
       readonly _tag: "Batch"
       readonly node: string
       readonly seq: number
+      /** The sender's wall clock at publish, in ms since the epoch, when it sent one. */
+      readonly at: number | undefined
       readonly messages: ReadonlyArray<Bus.Message>
     }
   | { readonly _tag: "Dropped"; readonly reason: string }
@@ -48,8 +52,8 @@ export const decode = (payload: Buffer, own: string): Decoded | typeof OWN => {
   const envelope = decodeEnvelope(raw)
   if (Result.isFailure(envelope))
     return { _tag: "Dropped", reason: `malformed bus message: ${envelope.failure.message}` }
-  const { node, seq, msgs } = envelope.success
-  return { _tag: "Batch", node, seq, messages: msgs }
+  const { node, seq, at, msgs } = envelope.success
+  return { _tag: "Batch", node, seq, at, messages: msgs }
 }
 
 /**

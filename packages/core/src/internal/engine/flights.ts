@@ -141,6 +141,7 @@ export const make = (
             reason: "soft timeout",
             cause: undefined,
           })
+          telemetry.staleAged(monoNow() - stale.freshUntil)
           return stale.value as V
         }
         exit = yield* awaited
@@ -155,6 +156,7 @@ export const make = (
           reason: "loader failed",
           cause: exit.cause,
         })
+        telemetry.staleAged(monoNow() - stale.freshUntil)
         return stale.value as V
       }
       return yield* exit
@@ -176,5 +178,15 @@ export const make = (
     )
   }
 
-  return { keyOf, start, register, settle, existing, waitAs, size: () => flights.size }
+  return {
+    keyOf,
+    start,
+    register,
+    settle,
+    existing,
+    waitAs,
+    size: () => flights.size,
+    /** Whether a flight of the key is in progress (joining nothing, counting nothing). */
+    inProgress: (flightKey: string) => flights.has(flightKey),
+  }
 }

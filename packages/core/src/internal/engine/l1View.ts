@@ -30,7 +30,10 @@ export const MISS: unique symbol = Symbol("strata/miss")
 /** A value that may be served stale, and until when (monotonic ms). */
 export interface StaleValue {
   readonly value: unknown
+  /** Monotonic ms: served stale strictly before it. */
   readonly deadline: number
+  /** Monotonic ms: when it stopped being fresh (for the stale-age histogram). */
+  readonly freshUntil: number
 }
 
 /** Mutable state the bus handling and the L1 view share. */
@@ -46,6 +49,8 @@ export interface L1View {
   readonly uses: (keyspace: Keyspace<any, any>) => boolean
   /** The fresh, trusted value under the key, or `MISS`; counts the hit. The hot path. */
   readonly fresh: (space: string, key: string) => unknown
+  /** How long (ms) the key's L1 copy stays fresh, or `undefined` when there is none. */
+  readonly freshFor: (space: string, key: string) => number | undefined
   /** A copy still inside its grace window, for fail-safe reads. */
   readonly stale: (keyspace: Keyspace<any, any>, key: string) => StaleValue | undefined
   /**
@@ -169,7 +174,11 @@ export const make = (
     if (!uses(keyspace)) return undefined
     const slot = l1!.alive(keyspace.id, key)
     if (slot === undefined) return undefined
-    return { value: slot.copy === undefined ? slot.value : slot.copy(), deadline: slot.expiresAt }
+    return {
+      value: slot.copy === undefined ? slot.value : slot.copy(),
+      deadline: slot.expiresAt,
+      freshUntil: slot.freshUntil,
+    }
   }
 
   const dropEverything = (reason: string) => {
@@ -193,6 +202,10 @@ export const make = (
     tier: l1,
     uses,
     fresh,
+    freshFor: (space, key) => {
+      const slot = l1?.sieve.get(space, key)
+      return slot === undefined ? undefined : slot.freshUntil - l1!.now()
+    },
     stale,
     fill,
     copyOf,

@@ -6,7 +6,7 @@
  * the fill. The load uses the options of the caller that started it (TTL
  * overrides, hard timeout); each caller's soft timeout bounds its own wait.
  */
-import { Effect, type Scope } from "effect"
+import { Duration, Effect, type Scope } from "effect"
 import type { Loader, LoadOptions } from "../../Cache.ts"
 import {
   type EntryTooLarge,
@@ -94,6 +94,11 @@ export const make = (
             }),
       (self) =>
         traced(self, "strata.loader", { "strata.cache": config.name, "strata.keyspace": keyspace.id }),
+      Effect.timed,
+      Effect.map(([took, value]) => {
+        telemetry.loaderTook(keyspace.id, Duration.toMillis(took))
+        return value
+      }),
       Effect.provideService(CurrentFlight, flight),
       Effect.tapError(() =>
         Effect.sync(() => {
@@ -168,6 +173,8 @@ export const make = (
     storeKey: string,
     loader: Loader<K, V, E, R>,
     options: LoadOptions | undefined,
+    // For an early refresh: how long (ms) the L1 copy that started it had left.
+    early?: number,
   ) =>
     Effect.gen(function* () {
       const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
@@ -180,7 +187,7 @@ export const make = (
         const leases = leaseStep !== undefined ? store?.leases : undefined
         // With leases, a cold key is read and leased in one round trip where the store can.
         const combined =
-          leases?.readOrAcquire !== undefined && config.fillGuards
+          leases?.readOrAcquire !== undefined && config.fillGuards && early === undefined
             ? yield* l2
                 .readOrAcquire(keyspace, storeKey, ticket, config.lease!.ttl)
                 .pipe(
@@ -193,13 +200,31 @@ export const make = (
                 lease: undefined,
               }
         let read = combined.read
-        if (read.fresh !== MISS) return read.fresh as V
-        counts.misses++
-        flight.stale = read.stale ?? l1.stale(keyspace, storeKey)
+        if (read.fresh !== MISS) {
+          if (early === undefined) return read.fresh as V
+          // An early refresh of a fresh key. Another process may have refreshed it already: the copy read from
+          // L2 (now in L1) then lives longer than the one that started this.
+          if ((l1.freshFor(keyspace.id, storeKey) ?? 0) > early) return read.fresh as V
+          // One process refreshes; when another holds the lease, it is refreshing.
+          if (leases !== undefined) {
+            const taken = yield* l2
+              .via("lease", leases.acquire(keyspace.id, storeKey, config.lease!.ttl, read.version))
+              .pipe(Effect.catch(l2.recover(keyspace, "lease", undefined)))
+            if (taken?._tag !== "Acquired") return read.fresh as V
+            lease.token = taken.token
+          }
+        } else if (early === undefined) {
+          // A refresh is no caller's miss.
+          counts.misses++
+          flight.stale = read.stale ?? l1.stale(keyspace, storeKey)
+        }
 
         // Cross-process stampede protection: one process loads, the others wait for its fill.
-        if (combined.lease?._tag === "Acquired") lease.token = combined.lease.token
-        else if (leases !== undefined) {
+        // (An early refresh of a fresh key holds its lease already.)
+        if (lease.token !== undefined || leases === undefined) {
+          // Guarded already, or without leases.
+        } else if (combined.lease?._tag === "Acquired") lease.token = combined.lease.token
+        else {
           const leased = yield* leaseStep!(leases, keyspace, storeKey, read, ticket)
           if (leased.read.fresh !== MISS) return leased.read.fresh as V
           read = leased.read
@@ -284,5 +309,27 @@ export const make = (
       return (yield* timeoutOf(read.softTimeout, "softTimeout")) ?? config.softTimeout
     })
 
-  return { load, timed, storeLoaded, release, softTimeoutOf, hardTimeoutOf }
+  /**
+   * Starts an early refresh of a key that is still fresh (see
+   * `earlyRefresh`): a flight like a load's, in the background, unless one is
+   * in progress. Its failures are counted and otherwise left: the value in
+   * place stays until it expires.
+   */
+  const refresh = <K, V, E, R>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+    storeKey: string,
+    loader: Loader<K, V, E, R>,
+    options: LoadOptions | undefined,
+    left: number,
+  ): Effect.Effect<void, never, R> => {
+    const flightKey = flights.keyOf(keyspace.id, storeKey)
+    if (flights.inProgress(flightKey)) return Effect.void
+    counts.earlyRefreshes++
+    return Effect.asVoid(
+      flights.start(flightKey, (started) => work(started, keyspace, key, storeKey, loader, options, left)),
+    )
+  }
+
+  return { load, refresh, timed, storeLoaded, release, softTimeoutOf, hardTimeoutOf }
 }

@@ -177,7 +177,12 @@ export const make = (
               settle(p, value)
               continue
             }
-            p.flight.stale = { value, deadline: monoNow() + (entry.staleUntil - wall) }
+            const mono = monoNow()
+            p.flight.stale = {
+              value,
+              deadline: mono + (entry.staleUntil - wall),
+              freshUntil: mono + (entry.freshUntil - wall),
+            }
           }
           counts.misses++
           missing.push(p)

@@ -42,6 +42,14 @@ export const make = (
   telemetry: Telemetry,
   wallNow: () => number,
   load: Load,
+  refresh: <K, V, E, R>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+    storeKey: string,
+    loader: Loader<K, V, E, R>,
+    options: LoadOptions | undefined,
+    left: number,
+  ) => Effect.Effect<void, never, R>,
 ) => {
   const { counts } = telemetry
   const store = l2.store
@@ -176,6 +184,31 @@ export const make = (
       return results as ReadonlyArray<Option.Option<V>>
     })
 
+  /**
+   * An L1 hit of `getOrSet`; with `earlyRefresh` (XFetch, VLDB 2015), a
+   * background reload when `δ·β·(−ln U)` reaches the time the copy has left.
+   */
+  const hitOf = <K, V, E, R>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+    storeKey: string,
+    loader: Loader<K, V, E, R>,
+    options: LoadOptions | undefined,
+    hit: V,
+  ): Effect.Effect<V, never, R> => {
+    if (keyspace.earlyRefresh === 0) return Effect.succeed(hit)
+    const delta = telemetry.loaderMillis(keyspace.id)
+    const left = l1.freshFor(keyspace.id, storeKey)
+    // 1 - random() is in (0, 1]: its logarithm is finite.
+    if (
+      delta === undefined ||
+      left === undefined ||
+      delta * keyspace.earlyRefresh * -Math.log(1 - Math.random()) < left
+    )
+      return Effect.succeed(hit)
+    return Effect.as(refresh(keyspace, key, storeKey, loader, options, left), hit)
+  }
+
   const getOrSet = <K, V, E, R>(
     keyspace: Keyspace<K, V>,
     key: K,
@@ -186,13 +219,13 @@ export const make = (
       const lookup = l1.uses(keyspace) ? keyspace.lookupKey(key) : undefined
       if (lookup !== undefined) {
         const hit = fresh(keyspace.id, lookup)
-        if (hit !== MISS) return Effect.succeed(hit as V)
+        if (hit !== MISS) return hitOf(keyspace, key, lookup, loader, options, hit as V)
       }
       const storeKey = storeKeyOrError(keyspace, key)
       if (typeof storeKey !== "string") return Effect.fail(storeKey)
       if (lookup === undefined && l1.uses(keyspace)) {
         const hit = fresh(keyspace.id, storeKey)
-        if (hit !== MISS) return Effect.succeed(hit as V)
+        if (hit !== MISS) return hitOf(keyspace, key, storeKey, loader, options, hit as V)
       }
       return load(keyspace, key, storeKey, loader, options)
     })

@@ -195,7 +195,13 @@ export const make = (
         counts.hitsL2++
         return { fresh: value, stale: undefined, version }
       }
-      return { fresh: MISS, stale: { value, deadline: monoNow() + (entry.staleUntil - wall) }, version }
+      const mono = monoNow()
+      const stale = {
+        value,
+        deadline: mono + (entry.staleUntil - wall),
+        freshUntil: mono + (entry.freshUntil - wall),
+      }
+      return { fresh: MISS, stale, version }
     }
     const accepted = accept(keyspace, storeKey, bytes)
     return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))

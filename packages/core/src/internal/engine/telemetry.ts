@@ -37,6 +37,7 @@ export const COUNTERS = {
   gapDrops: { metric: CacheMetrics.gapDrops },
   voidedFills: { metric: CacheMetrics.voidedFills },
   leaseWaits: { metric: CacheMetrics.leaseWaits },
+  earlyRefreshes: { metric: CacheMetrics.earlyRefreshes },
   listenerErrors: { metric: CacheMetrics.listenerErrors },
 } as const satisfies Record<string, CounterSpec>
 
@@ -64,6 +65,12 @@ export interface Telemetry {
   readonly events: Stream.Stream<CacheEvent>
   /** Pushes counter deltas and the gauges into the Effect metrics. */
   readonly sync: (gauges: Gauges) => void
+  /** Records a successful loader call of the keyspace `space` and its duration (ms). */
+  readonly loaderTook: (space: string, millis: number) => void
+  /** The keyspace's recent loader duration in ms (a moving average), or `undefined` before its first load. */
+  readonly loaderMillis: (space: string) => number | undefined
+  /** Records the age past freshness (ms) of a stale value served. */
+  readonly staleAged: (millis: number) => void
 }
 
 const names = Object.keys(COUNTERS) as ReadonlyArray<CounterName>
@@ -87,6 +94,8 @@ export const make = (
   ) as Record<CounterName, Metric.Metric<number, unknown>>
   const circuitGauge = Metric.withAttributes(CacheMetrics.circuitState, { cache: name })
   const l1Gauge = Metric.withAttributes(CacheMetrics.l1Entries, { cache: name })
+  const loaderHistogram = Metric.withAttributes(CacheMetrics.loaderDuration, { cache: name })
+  const staleHistogram = Metric.withAttributes(CacheMetrics.staleAge, { cache: name })
 
   const listeners = new Set<(event: CacheEvent) => void>()
   const emit = (event: CacheEvent) => {
@@ -125,5 +134,14 @@ export const make = (
     circuitGauge.updateUnsafe(gauges.circuit, context)
     l1Gauge.updateUnsafe(gauges.l1Entries, context)
   }
-  return { counts, emit, onEvent, events, sync }
+  // Per keyspace, an exponential moving average of loader durations: the δ of early refresh.
+  const loaderAverages = new Map<string, number>()
+  const loaderTook = (space: string, millis: number) => {
+    loaderHistogram.updateUnsafe(millis, context)
+    const previous = loaderAverages.get(space)
+    loaderAverages.set(space, previous === undefined ? millis : previous * 0.8 + millis * 0.2)
+  }
+  const staleAged = (millis: number) => staleHistogram.updateUnsafe(millis, context)
+  const loaderMillis = (space: string) => loaderAverages.get(space)
+  return { counts, emit, onEvent, events, sync, loaderTook, loaderMillis, staleAged }
 }

@@ -1,0 +1,82 @@
+/**
+ * RFC 9111 freshness through `http-cache-semantics`: every Cache-Control,
+ * Expires, Age, Vary and validator rule is the library's; this file only turns
+ * its answers into the times a stored response carries.
+ */
+import CachePolicy from "http-cache-semantics"
+import type { StoredResponse } from "../StoredResponse.ts"
+
+export type HeaderRecord = Record<string, string>
+
+/** A request as the policy sees it. */
+export interface PolicyRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: HeaderRecord
+}
+
+export type Policy = CachePolicy
+
+/** The policy of a response to `request` (RFC 9111 §3: shared caches honour `s-maxage` and refuse `private`). */
+export const create = (
+  request: PolicyRequest,
+  status: number,
+  headers: HeaderRecord,
+  shared: boolean,
+): Policy => new CachePolicy(request, { status, headers }, { shared })
+
+export const serialise = (policy: Policy): string => JSON.stringify(policy.toObject())
+
+export const restore = (json: string): Policy => CachePolicy.fromObject(JSON.parse(json))
+
+/** How a response's lifetime is decided: by the keyspace alone, or by its Cache-Control (capped by the keyspace). */
+export type Freshness = "keyspace" | "cache-control"
+
+/**
+ * Fresh and grace times of a response stored now, in ms. `"keyspace"`: the
+ * keyspace's ttl and staleFor. `"cache-control"`: freshness lifetime minus
+ * current age (RFC 9111 §4.2.1, §4.2.3), capped by the keyspace's ttl; grace is
+ * the keyspace's staleFor or what `stale-if-error`/`stale-while-revalidate`
+ * allow (RFC 5861), whichever is longer.
+ */
+export const lifetimes = (
+  policy: Policy,
+  freshness: Freshness,
+  ttlMillis: number,
+  staleForMillis: number,
+): { readonly fresh: number; readonly grace: number } => {
+  if (freshness === "keyspace") return { fresh: ttlMillis, grace: staleForMillis }
+  const own = Math.max(0, Math.round((policy.maxAge() - policy.age()) * 1000))
+  const fresh = Math.min(ttlMillis, own)
+  return { fresh, grace: Math.max(staleForMillis, policy.timeToLive() - fresh) }
+}
+
+/** What a stored response allows now: served as is, served while it is refreshed in the background, or refreshed first. */
+export type State = "fresh" | "stale-while-revalidate" | "stale"
+
+/**
+ * The state of `entry` for `request` at `now`. In `"cache-control"` mode the
+ * request's own directives count too (RFC 9111 §5.2.1: `no-cache`, `max-age`,
+ * `min-fresh`, `max-stale`) and so does `Vary` (§4.1).
+ */
+export const state = (
+  entry: StoredResponse,
+  request: PolicyRequest,
+  freshness: Freshness,
+  now: number,
+): State => {
+  if (freshness === "keyspace") return now < entry.freshUntil ? "fresh" : "stale"
+  const evaluated = restore(entry.policy).evaluateRequest(request)
+  if (evaluated.response === undefined) return "stale"
+  if (evaluated.revalidation === undefined) return now < entry.freshUntil ? "fresh" : "stale"
+  return evaluated.revalidation.synchronous ? "stale" : "stale-while-revalidate"
+}
+
+/** The headers of a Fetch `Headers` as a record with lower-case names. */
+export const recordOf = (headers: Headers): HeaderRecord => {
+  const record: HeaderRecord = {}
+  headers.forEach((value, name) => {
+    record[name] = value
+  })
+  return record
+}

@@ -1,0 +1,52 @@
+/**
+ * The typed failures of write-behind writers (in-process and on Redis
+ * Streams). Bad options and bad numbers are core's `InvalidArgument`; bad
+ * keys and values are core's `InvalidKey` and `InvalidValue`.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * A write of a key that was not already buffered found the buffer full
+ * (`limit` keys pending, or `limit` entries in the durable log). Nothing was
+ * buffered. Writes to keys already pending still succeed (they merge and
+ * take no new slot). The caller chooses: write to the source directly, drop
+ * the write (a view count), or retry later. Strata does not block the
+ * caller instead: a request handler should not wait behind a slow source.
+ */
+export class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
+  writer: Schema.String,
+  limit: Schema.Number,
+}) {
+  override get message(): string {
+    return `write-behind "${this.writer}" holds ${this.limit} pending entries, its limit; the write was not buffered`
+  }
+}
+
+/** The writer was closed: writes after `close()` are refused and nothing is buffered. */
+export class WriteBehindClosed extends Schema.TaggedError<WriteBehindClosed>()("WriteBehindClosed", {
+  writer: Schema.String,
+}) {
+  override get message(): string {
+    return `write-behind "${this.writer}" is closed; nothing was buffered`
+  }
+}
+
+/**
+ * `close()` could not flush everything before its deadline (the source kept
+ * failing). `entries` are the writes that never reached the source (each a
+ * `PendingWrite`: key, id, value, writes), so the caller can log them or
+ * write them elsewhere; `remaining` is their count; `cause` the last flush
+ * failure, if any.
+ */
+export class FlushIncomplete extends Schema.TaggedError<FlushIncomplete>()("FlushIncomplete", {
+  writer: Schema.String,
+  remaining: Schema.Number,
+  entries: Schema.Array(Schema.Unknown),
+  cause: Schema.optional(Schema.Defect()),
+}) {
+  override get message(): string {
+    return `write-behind "${this.writer}" closed with ${this.remaining} entries not flushed`
+  }
+}
