@@ -44,11 +44,16 @@ describe("Redis killed mid-run", () => {
     const lanes = Array.from({ length: 16 }, async (_, lane) => {
       while (!stop) sources.push((await decide(RateLimiter.consume(closed, `lane-${lane}`))).source)
     })
+    // Polls (the machine may be loaded): at most `millis` until `check` holds.
+    const until = async (check: () => boolean, millis = 10_000) => {
+      const deadline = Date.now() + millis
+      while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await until(() => sources.length >= 16)
       await victim.kill()
       const killedAt = sources.length
-      await new Promise((resolve) => setTimeout(resolve, 700))
+      await until(() => sources.slice(killedAt).includes("fail-closed"))
       stop = true
       await Promise.all(lanes)
       expect(new Set(sources)).toEqual(new Set(["store", "fail-closed"]))
@@ -88,8 +93,8 @@ describe("Redis killed mid-run", () => {
       [false, "insurance"],
       [false, "insurance"],
     ])
-    // Decision timeout 500 ms; ×3 margin for a loaded machine.
-    for (const { millis } of [o, c, s]) expect(millis).toBeLessThan(1_500)
+    // Decision timeout 500 ms; ×4 margin for a loaded machine.
+    for (const { millis } of [o, c, s]) expect(millis).toBeLessThan(2_000)
   })
 
   it("once Redis is back, decisions come from Redis again", async () => {
