@@ -68,8 +68,8 @@ export interface Algorithm<S> {
   /**
    * The Lua body (after {@link LUA_PRELUDE}): KEYS[1] the state key; reads
    * `op` ('c' consume, 'r' refund), `amount`, `limit`, `window`, `burst` and
-   * `now` (Redis's `TIME`, ms); returns {@link luaReturn}. Every write sets
-   * the key's TTL in the same call.
+   * `now` (Redis's `TIME`, ms); returns `reply(allowed, remaining, resetAt,
+   * retryAfter)`. Every write sets the key's TTL in the same call.
    */
   readonly lua: string
 }
@@ -78,8 +78,11 @@ export interface Algorithm<S> {
  * The head of every script: the arguments as numbers, and `now` from Redis's
  * own clock (`TIME`: seconds and microseconds), so callers whose clocks
  * disagree still share one timeline. Integers up to 2^53 are exact in Lua's
- * doubles; every number leaves the script through `string.format('%d')`
- * (Lua's `..` and `tostring` print `%.14g`, which loses digits past 1e14).
+ * doubles. Numbers written into stored values go through
+ * `string.format('%d')` (Lua's `..` and `tostring` print `%.14g`, which
+ * loses digits past 1e14); the reply is four integers, which Redis sends as
+ * integer replies, exact because every one stays below 2^51 (the limiter's
+ * numbers are bounded so: burst × window and limit × window below 2^50).
  */
 export const LUA_PRELUDE = `
 local op = ARGV[1]
@@ -91,7 +94,7 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local function fmt(n) return string.format('%d', n) end
 local function reply(allowed, remaining, resetAt, retryAfter)
-  return { allowed and '1' or '0', fmt(remaining), fmt(resetAt), fmt(retryAfter) }
+  return { allowed and 1 or 0, remaining, resetAt, retryAfter }
 end
 local function floordiv(a, b)
   local q = math.floor(a / b)

@@ -7,9 +7,9 @@
  * processes whose clocks disagree share one timeline. Scripts are defined
  * once on the client and run by SHA (`EVALSHA`, reloaded after `NOSCRIPT`).
  *
- * Numbers leave the scripts as decimal text (`string.format('%d')`): Lua's
- * own number-to-text conversion keeps 14 significant digits, and ioredis
- * reads integer replies past 2^53 inexactly. Each key holds one algorithm's
+ * Numbers stored in values are written with `string.format('%d')` (Lua's
+ * own number-to-text conversion keeps 14 significant digits); the replies
+ * are integers below 2^51, which Redis and ioredis carry exactly. Each key holds one algorithm's
  * state under `<prefix><algorithm>:<limiter>:v1:<encoded key>`, a single key
  * per decision, so it works on Redis Cluster as it does on one server.
  *
@@ -51,7 +51,7 @@ const commandOf: Readonly<Record<Name, string>> = {
 /** The full Lua source of an algorithm's script (for inspection and for benchmarks). */
 export const scriptOf = (algorithm: Name): string => `${LUA_PRELUDE}${byName[algorithm].lua}`
 
-type Reply = [allowed: string, remaining: string, resetAt: string, retryAfter: string]
+type Reply = [allowed: number, remaining: number, resetAt: number, retryAfter: number]
 type ScriptCall = (
   key: string,
   op: string,
@@ -86,10 +86,10 @@ export const fromConnection = (connection: RedisConnection.Connection, prefix = 
         )
         .pipe(
           Effect.map(([allowed, remaining, resetAt, retryAfter]) => ({
-            allowed: allowed === "1",
-            remaining: Number(remaining),
-            resetAt: Number(resetAt),
-            retryAfter: Number(retryAfter),
+            allowed: allowed === 1,
+            remaining,
+            resetAt,
+            retryAfter,
           })),
         ),
   }

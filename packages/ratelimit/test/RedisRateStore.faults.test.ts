@@ -35,6 +35,37 @@ const timed = async <A>(f: () => Promise<A>) => {
 }
 
 describe("Redis killed mid-run", () => {
+  it("while 16 callers are deciding, every decision is from Redis or fail-closed, and none throws", async () => {
+    const victim = await RedisHarness.startRedis()
+    const local = await openRedis(victim.url, { commandTimeoutMillis: 200, connectTimeoutMillis: 2_000 })
+    const decide = runWith(local.store)
+    const sources: Array<string> = []
+    let stop = false
+    const lanes = Array.from({ length: 16 }, async (_, lane) => {
+      while (!stop) sources.push((await decide(RateLimiter.consume(closed, `lane-${lane}`))).source)
+    })
+    // Polls (the machine may be loaded): at most `millis` until `check` holds.
+    const until = async (check: () => boolean, millis = 10_000) => {
+      const deadline = Date.now() + millis
+      while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    try {
+      await until(() => sources.length >= 16)
+      await victim.kill()
+      const killedAt = sources.length
+      await until(() => sources.slice(killedAt).includes("fail-closed"))
+      stop = true
+      await Promise.all(lanes)
+      expect(new Set(sources)).toEqual(new Set(["store", "fail-closed"]))
+      expect(sources.slice(0, killedAt)).toContain("store")
+      expect(sources.slice(killedAt)).toContain("fail-closed")
+    } finally {
+      stop = true
+      await local.close()
+      await RedisHarness.stopAll([victim])
+    }
+  })
+
   it("fail-open admits, fail-closed denies, the default fails typed, insurance limits in-process; all within the timeout", async () => {
     for (const limiter of [open, closed, strict, insured])
       expect(await run(RateLimiter.consume(limiter, "u"))).toMatchObject({ allowed: true, source: "store" })
@@ -62,8 +93,8 @@ describe("Redis killed mid-run", () => {
       [false, "insurance"],
       [false, "insurance"],
     ])
-    // Decision timeout 500 ms; ×3 margin for a loaded machine.
-    for (const { millis } of [o, c, s]) expect(millis).toBeLessThan(1_500)
+    // Decision timeout 500 ms; ×4 margin for a loaded machine.
+    for (const { millis } of [o, c, s]) expect(millis).toBeLessThan(2_000)
   })
 
   it("once Redis is back, decisions come from Redis again", async () => {

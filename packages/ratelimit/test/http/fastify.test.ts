@@ -15,7 +15,7 @@ describe("@strata/ratelimit/fastify (Fastify 5)", () => {
       expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 429])
       expect(responses.map((r) => r.rateLimit?.match(/r=(\d+)/)?.[1])).toEqual(["2", "1", "0", "0"])
       expect(responses[3]!.policy).toBe('"http.per-ip";q=3;w=60')
-      expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(59)
+      expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(50)
       expect(JSON.parse(responses[3]!.body)).toMatchObject({ error: "Too Many Requests" })
     } finally {
       await app.close()

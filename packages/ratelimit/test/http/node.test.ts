@@ -1,6 +1,8 @@
 import { createServer } from "node:http"
-import { RateLimiter } from "@strata/ratelimit"
+import { createRateLimiter, RateLimiter } from "@strata/ratelimit"
 import { rateLimit } from "@strata/ratelimit/node"
+import { RedisRateStore } from "@strata/ratelimit/redis"
+import { RedisHarness } from "@strata/testkit/servers"
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { close, hit, listen, memoryLimits, perIp } from "./httpHelpers.ts"
@@ -24,7 +26,7 @@ describe("@strata/ratelimit/node", () => {
         '"http.per-ip";r=0;t',
       ])
       expect(responses[0]!.policy).toBe('"http.per-ip";q=3;w=60')
-      expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(59)
+      expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(50)
       expect(Number(responses[3]!.retryAfter)).toBeLessThanOrEqual(60)
       expect(JSON.parse(responses[3]!.body)).toMatchObject({ error: "Too Many Requests" })
       // Skipped: never counted, no headers.
@@ -73,6 +75,30 @@ describe("@strata/ratelimit/node", () => {
     } finally {
       await close(server)
       await limits.close()
+    }
+  })
+
+  it("answers 503 when the limiter fails (Redis killed, the limiter does not fail open or closed)", async () => {
+    const redis = await RedisHarness.startRedis()
+    const limits = await createRateLimiter({
+      store: RedisRateStore.layer({ url: redis.url, commandTimeoutMillis: 200 }),
+    })
+    const limit = rateLimit({ limiter: perIp(), limits })
+    const server = createServer(async (req, res) => {
+      if (!(await limit(req, res))) return
+      res.end("ok")
+    })
+    const url = await listen(server)
+    try {
+      expect((await hit(`${url}/`, 1))[0]!.status).toBe(200)
+      await redis.kill()
+      const [down] = await hit(`${url}/`, 1)
+      expect(down!.status).toBe(503)
+      expect(down!.retryAfter).toBe("1")
+    } finally {
+      await close(server)
+      await limits.close()
+      await RedisHarness.stopAll([redis])
     }
   })
 })
