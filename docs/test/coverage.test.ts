@@ -2,7 +2,7 @@
  * The docs cannot drift from the code:
  *
  * - every option (each member of an exported `*Options` interface of
- *   @strata/core and @strata/redis, with the members of the interfaces it
+ *   @strata/core, @strata/redis and @strata/http, with the members of the interfaces it
  *   extends and of nested option objects, such as `lease.ttl`), every event
  *   (the `CacheEvent` union), every error (the tagged errors of Errors.ts),
  *   every store failure reason and every metric is named in the guide pages
@@ -88,7 +88,7 @@ const optionPaths = (file: string, node: ts.InterfaceDeclaration): Array<string>
 /** Every exported `*Options` interface of the library packages users configure. */
 const options = (): Map<string, Array<string>> => {
   const out = new Map<string, Array<string>>()
-  for (const pkg of ["core", "redis"]) {
+  for (const pkg of ["core", "redis", "http"]) {
     for (const file of filesUnder(join(root, "packages", pkg, "src"), ".ts")) {
       if (file.includes(`${join("src", "internal")}`)) continue
       for (const statement of parse(file).statements) {

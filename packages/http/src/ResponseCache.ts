@@ -128,17 +128,22 @@ export const make = (options: ResponseCacheOptions): ResponseCache => {
       ["age", String(ageSeconds(entry, Date.now()))],
       ["x-cache", status],
     ]
-    const etag = entry.headers.find(([name]) => name === "etag")?.[1]
-    const modified = entry.headers.find(([name]) => name === "last-modified")?.[1]
-    // The request's own Cache-Control is not read: this is the app's cache, and Fetch clients send
-    // `no-cache` with every conditional request (which `fresh` would take as a reload).
-    const conditional = {
-      "if-none-match": request.header("if-none-match"),
-      "if-modified-since": request.header("if-modified-since"),
+    const noneMatch = request.header("if-none-match")
+    const modifiedSince = request.header("if-modified-since")
+    if (noneMatch !== undefined || modifiedSince !== undefined) {
+      const etag = entry.headers.find(([name]) => name === "etag")?.[1]
+      const modified = entry.headers.find(([name]) => name === "last-modified")?.[1]
+      // The request's own Cache-Control is not read: this is the app's cache, and Fetch clients send
+      // `no-cache` with every conditional request (which `fresh` would take as a reload).
+      // RFC 9110 §13.1.2: a matching If-None-Match on a GET/HEAD is answered 304, no body.
+      if (
+        fresh(
+          { "if-none-match": noneMatch, "if-modified-since": modifiedSince },
+          { etag, "last-modified": modified },
+        )
+      )
+        return { status: 304, headers, body: undefined }
     }
-    // RFC 9110 §13.1.2: a matching If-None-Match on a GET/HEAD is answered 304, no body.
-    if (fresh(conditional, { etag, "last-modified": modified }))
-      return { status: 304, headers, body: undefined }
     headers.push(["content-length", String(entry.body.byteLength)])
     return { status: entry.status, headers, body: request.method === "HEAD" ? undefined : entry.body }
   }

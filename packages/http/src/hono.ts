@@ -70,8 +70,14 @@ export const cacheResponses =
         headers,
       })
     }
-    await next()
-    if (decision.kind === "bypass") return
+    if (decision.kind === "bypass") return next()
+    try {
+      await next()
+    } catch (error) {
+      // Hono turns handler errors into responses itself; anything that still escapes is not stored.
+      decision.pending.abandon()
+      throw error
+    }
     const response = c.res
     const headers: Array<readonly [string, string]> = [...response.headers].map(([n, v]) => [
       n.toLowerCase(),

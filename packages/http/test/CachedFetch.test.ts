@@ -72,14 +72,17 @@ describe("CachedFetch: keyspace freshness", () => {
   it("serves the stored response within staleFor when the upstream is down, and fails typed past it", async () => {
     const upstream = await upstreamOf((_req, res) => res.end("old"))
     const url = `${upstream.url}/w`
-    const get = CachedFetch.make({ cache: await cacheOf(), keyspace: keyspace({ ttl: 100, staleFor: 400 }) })
+    const get = CachedFetch.make({
+      cache: await cacheOf(),
+      keyspace: keyspace({ ttl: 100, staleFor: 1_000 }),
+    })
     await (await get(url)).text()
     await upstream.close()
     await sleep(150)
     const stale = await get(url)
     expect(stale.headers.get("x-cache")).toBe("STALE")
     expect(await stale.text()).toBe("old")
-    await sleep(450)
+    await sleep(1_000)
     const error = await get(url).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UpstreamFailed)
     expect((error as UpstreamFailed).reason).toBe("unreachable")
@@ -92,13 +95,16 @@ describe("CachedFetch: keyspace freshness", () => {
       res.end(fail ? "down" : "good")
     })
     const url = `${upstream.url}/w`
-    const get = CachedFetch.make({ cache: await cacheOf(), keyspace: keyspace({ ttl: 100, staleFor: 300 }) })
+    const get = CachedFetch.make({
+      cache: await cacheOf(),
+      keyspace: keyspace({ ttl: 100, staleFor: 1_000 }),
+    })
     await (await get(url)).text()
     fail = true
     await sleep(150)
     const stale = await get(url)
     expect([stale.headers.get("x-cache"), await stale.text()]).toEqual(["STALE", "good"])
-    await sleep(300)
+    await sleep(1_000)
     const down = await get(url)
     expect([down.status, await down.text()]).toEqual([503, "down"])
   })

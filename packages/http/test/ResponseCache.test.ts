@@ -8,10 +8,14 @@ afterEach(async () => {
   for (const cache of opened.splice(0)) await cache.close()
 })
 let names = 0
-const setup = async (options: Partial<ResponseCache.ResponseCacheOptions> = {}, cacheOptions = {}) => {
+const setup = async (
+  options: Partial<ResponseCache.ResponseCacheOptions> = {},
+  cacheOptions = {},
+  ttl: number | "1 minute" = "1 minute",
+) => {
   const cache = await createCache(cacheOptions)
   opened.push(cache)
-  const keyspace = HttpKeyspace.make({ name: `core${names++}`, ttl: 100, staleFor: "10 seconds" })
+  const keyspace = HttpKeyspace.make({ name: `core${names++}`, ttl, staleFor: "10 seconds" })
   return ResponseCache.make({ cache, keyspace, ...options })
 }
 const request = (url: string, headers: Record<string, string> = {}, method = "GET") => ({
@@ -27,7 +31,7 @@ const ok = (body: string, headers: Array<readonly [string, string]> = []) => ({
 
 describe("ResponseCache", () => {
   it("serves the stale copy while one request renders the page again, then the new one", async () => {
-    const pages = await setup()
+    const pages = await setup({}, {}, 100)
     const first = await pages.lookup(request("/p"))
     if (first.kind !== "miss") throw new Error(`expected a miss, got ${first.kind}`)
     await first.pending.store(ok("v1"))

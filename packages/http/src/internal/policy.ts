@@ -15,7 +15,26 @@ export interface PolicyRequest {
   readonly headers: HeaderRecord
 }
 
-export type Policy = CachePolicy
+/**
+ * The part of `http-cache-semantics`' policy this package uses, declared here
+ * so that published declarations do not need the library's types.
+ */
+export interface Policy {
+  storable(): boolean
+  maxAge(): number
+  age(): number
+  timeToLive(): number
+  toObject(): object
+  evaluateRequest(request: PolicyRequest): {
+    readonly response?: unknown
+    readonly revalidation?: { readonly synchronous: boolean } | undefined
+  }
+  revalidationHeaders(request: PolicyRequest): Record<string, string | Array<string> | undefined>
+  revalidatedPolicy(
+    request: PolicyRequest,
+    response: { readonly status: number; readonly headers: HeaderRecord },
+  ): { readonly policy: Policy; readonly modified: boolean }
+}
 
 /** The policy of a response to `request` (RFC 9111 §3: shared caches honour `s-maxage` and refuse `private`). */
 export const create = (
@@ -23,11 +42,11 @@ export const create = (
   status: number,
   headers: HeaderRecord,
   shared: boolean,
-): Policy => new CachePolicy(request, { status, headers }, { shared })
+): Policy => new CachePolicy({ ...request }, { status, headers }, { shared }) as Policy
 
 export const serialise = (policy: Policy): string => JSON.stringify(policy.toObject())
 
-export const restore = (json: string): Policy => CachePolicy.fromObject(JSON.parse(json))
+export const restore = (json: string): Policy => CachePolicy.fromObject(JSON.parse(json)) as Policy
 
 /** How a response's lifetime is decided: by the keyspace alone, or by its Cache-Control (capped by the keyspace). */
 export type Freshness = "keyspace" | "cache-control"
