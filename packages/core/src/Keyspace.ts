@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Result, Schema, SchemaAST } from "effect"
+import { Cause, type Duration, Result, Schema, SchemaAST } from "effect"
 import { InvalidKey, InvalidKeyspace } from "./Errors.ts"
 import { lifetime } from "./internal/duration.ts"
 import * as KeyEncoding from "./KeyEncoding.ts"
@@ -166,8 +166,13 @@ const build = <K, V>(
     try {
       encoded = encodeKey(key)
     } catch (error) {
-      // A getter or proxy trap that throws inside the key: Effect's schema runner lets it escape.
-      throw invalid(`the key could not be read: ${error instanceof Error ? error.message : String(error)}`)
+      // A getter or proxy trap that throws inside the key: Effect's schema runner lets it escape, wrapped
+      // in its own error ("Result adapter ..."); the user's error is its cause.
+      const wrapped = error instanceof Error && error.cause !== undefined ? error.cause : error
+      const original = Cause.isCause(wrapped) ? Cause.squash(wrapped) : wrapped
+      throw invalid(
+        `the key could not be read: ${original instanceof Error ? original.message : String(original)}`,
+      )
     }
     if (Result.isFailure(encoded))
       throw invalid(`the key does not match the key schema: ${encoded.failure.message}`)

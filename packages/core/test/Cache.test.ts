@@ -5,6 +5,7 @@ import {
   type CacheEvent,
   Entry,
   EntryTooLarge,
+  InvalidArgument,
   InvalidDuration,
   InvalidKey,
   InvalidValue,
@@ -455,5 +456,27 @@ describe("a closed cache (Effect API)", () => {
         assert.throws(() => cache.peekUnsafe(Views, "v"), CacheClosed)
       }
     }),
+  )
+})
+
+describe("tags are valid Unicode text", () => {
+  it.effect(
+    "a tag with a lone surrogate is InvalidArgument for invalidateTag and InvalidKey from a tags function; nothing is written",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache.make()
+        const bad = yield* Effect.exit(cache.invalidateTag("a\uD800"))
+        assert.isTrue(Exit.isFailure(bad) && Cause.squash(bad.cause) instanceof InvalidArgument)
+        const Tagged = Keyspace.make({
+          name: "cache.lone",
+          key: Schema.String,
+          value: Schema.String,
+          ttl: "1 minute",
+          tags: (key) => [`t:${key}`],
+        })
+        const write = yield* Effect.exit(cache.set(Tagged, "\uDC00x", "v"))
+        assert.isTrue(Exit.isFailure(write) && Cause.squash(write.cause) instanceof InvalidKey)
+        assert.strictEqual(cache.stats().l1Entries, 0)
+      }),
   )
 })

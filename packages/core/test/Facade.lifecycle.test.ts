@@ -161,6 +161,10 @@ describe("every failure is a documented tagged error", () => {
       [{ l1: { busDownMaxTtl: -5 } }, "InvalidDuration"],
       [{ l2ReadErrors: "sometimes" }, "InvalidArgument"],
       [{ l1: 42 }, "InvalidArgument"],
+      // Unknown options (typos, another library's options) are not ignored.
+      [{ bogus: 1 }, "InvalidArgument"],
+      [{ l1: { maxEntry: 5 } }, "InvalidArgument"],
+      [{ lease: { timeout: 5 } }, "InvalidArgument"],
     ]
     for (const [options, tag] of bad)
       expect(await tagOf(createCache(options as never)), JSON.stringify(options)).toBe(tag)

@@ -162,3 +162,26 @@ describe("Keyspace", () => {
     expect(Keyspace.isKeyspace({ name: "x" })).toBe(false)
   })
 })
+
+describe("a key that cannot be read", () => {
+  it("names the error its getter threw (not the schema runner's wrapper)", () => {
+    const K = Keyspace.make({
+      name: "ks.getter",
+      key: Schema.Struct({ id: Schema.Int }),
+      value: Schema.String,
+      ttl: "1 minute",
+    })
+    const key = {
+      get id(): number {
+        throw new Error("getter boom")
+      },
+    }
+    try {
+      K.storeKey(key)
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidKey)
+      expect((error as InvalidKey).message).toContain("getter boom")
+    }
+  })
+})

@@ -59,10 +59,47 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** `value` as an options object (or `{}` when absent); `InvalidArgument` when it is something else. */
+/**
+ * The options each section takes. The top level also lists what `Cache.layer`
+ * (`l2`, `bus`) and `createCache` (`loaderCycles`, `logger`, `otlp`) read
+ * from the same object.
+ */
+const KNOWN: Record<string, ReadonlyArray<string>> = {
+  options: [
+    "name",
+    "l1",
+    "maxEntryBytes",
+    "lease",
+    "loader",
+    "circuitBreaker",
+    "spans",
+    "metricsIntervalMillis",
+    "l2ReadErrors",
+    "l2",
+    "bus",
+    "loaderCycles",
+    "logger",
+    "otlp",
+  ],
+  l1: ["maxEntries", "maxBytes", "maxTtl", "busDownMaxTtl"],
+  lease: ["ttl", "pollInterval"],
+  circuitBreaker: ["failures", "cooldown"],
+  loader: ["softTimeout", "hardTimeout"],
+}
+
+/** An options object; an option it does not know (a typo, an option of another library) is `InvalidArgument`. */
 const section = (argument: string, value: unknown): Record<string, unknown> => {
   if (value === undefined) return {}
   if (!isRecord(value))
     throw new InvalidArgument({ argument, message: `${argument} must be an object, got ${typeof value}` })
+  const known = KNOWN[argument]!
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key))
+      throw new InvalidArgument({
+        argument: argument === "options" ? key : `${argument}.${key}`,
+        message: `unknown option ${JSON.stringify(key)}${argument === "options" ? "" : ` in ${argument}`}; the options are ${known.join(", ")}`,
+      })
+  }
   return value
 }
 

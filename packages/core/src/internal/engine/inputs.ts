@@ -29,6 +29,12 @@ export const storeKeyOf = <K>(keyspace: Keyspace<K, any>, key: K): Effect.Effect
   })
 
 /** The tags of `key`, or `InvalidKey` when the keyspace's `tags` function throws or returns non-strings. */
+/** A high surrogate without its low half, or a low one without its high half: text with no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Whether `text` holds a lone surrogate (`String.prototype.isWellFormed` is ES2024). */
+export const hasLoneSurrogate = (text: string): boolean => LONE_SURROGATE.test(text)
+
 export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<string> | undefined => {
   if (keyspace.tags === undefined) return undefined
   let tags: unknown
@@ -44,6 +50,12 @@ export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<str
     throw new InvalidKey({
       keyspace: keyspace.id,
       message: "the keyspace's tags function must return strings",
+    })
+  // A lone surrogate has no UTF-8 form: two different tags would share one stored tag version.
+  if (tags.some(hasLoneSurrogate))
+    throw new InvalidKey({
+      keyspace: keyspace.id,
+      message: "a tag holds a lone surrogate (not valid Unicode text)",
     })
   return tags
 }

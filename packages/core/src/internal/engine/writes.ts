@@ -31,7 +31,7 @@ import { MAX_DURATION_MS } from "../duration.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
-import { lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
+import { hasLoneSurrogate, lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
 import type { L1View } from "./l1View.ts"
 import { type SharedTier, TAGS_SPACE } from "./sharedTier.ts"
 
@@ -213,6 +213,11 @@ export const make = (
         return yield* new InvalidArgument({
           argument: "tag",
           message: `a tag is a string, got ${typeof tag}`,
+        })
+      if (hasLoneSurrogate(tag))
+        return yield* new InvalidArgument({
+          argument: "tag",
+          message: "a tag holds a lone surrogate (not valid Unicode text)",
         })
       const local = (l1.tier?.tags.get(tag) ?? 0) + 1
       yield* commit(
