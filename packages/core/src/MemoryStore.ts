@@ -209,6 +209,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           held!.delete(key)
           return true
         }),
+      renew: (space, key, token, ttlMillis) =>
+        Effect.sync(() => {
+          const at = now()
+          const held = leases.get(space)
+          const current = held?.get(key)
+          if (current === undefined || current.token !== token || current.expiresAt <= at) return false
+          held!.set(key, { ...current, expiresAt: at + ttlMillis })
+          return true
+        }),
     },
   }
   return service

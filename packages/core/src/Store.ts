@@ -103,6 +103,16 @@ export interface Leases {
   /** Releases the lease if `token` still holds it; returns whether it did. */
   readonly release: (space: string, key: string, token: string) => Effect.Effect<boolean, StoreError>
   /**
+   * Optional: extends the lease to `ttlMillis` from now if `token` still
+   * holds it; returns whether it did. The cache renews the lease of a load
+   * that outlives a third of it, so a slow loader is not taken over as if
+   * its holder had died. Without it, a loader slower than the lease's TTL is
+   * loaded again elsewhere.
+   */
+  readonly renew?:
+    | ((space: string, key: string, token: string, ttlMillis: number) => Effect.Effect<boolean, StoreError>)
+    | undefined
+  /**
    * Optional: a versioned read that, when the key holds no value (absent or
    * a tombstone), also tries to take its lease, in one atomic step and one
    * round trip. `lease` is `undefined` when the key holds a value (nothing

@@ -426,6 +426,10 @@ export const make = Effect.fnUntraced(function* (options: Options) {
         keyed("release lease", space, key, (_, generation) =>
           runScript(client, Scripts.releaseLease, leaseKeyOf(space, generation, key), token),
         ).pipe(Effect.map((released) => released === 1)),
+      renew: (space, key, token, ttlMillis) =>
+        keyed("renew lease", space, key, (_, generation) =>
+          runScript(client, Scripts.renewLease, leaseKeyOf(space, generation, key), token, ttlMillis),
+        ).pipe(Effect.map((renewed) => renewed === 1)),
     },
     // Forgets at once (the next call of each space reads its generation first), then re-reads in the background.
     refresh: (spaces) =>

@@ -188,6 +188,20 @@ return 0`,
 )
 
 /**
+ * Extends a lease (KEYS[1]) to ARGV[2] ms from now only if ARGV[1] is still
+ * its token (a `+` after it marks waiters, and stays). Returns 1 if renewed.
+ */
+export const renewLease = script<[token: string, ttlMillis: number], number>(
+  "strataRenewLease",
+  `local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`,
+)
+
+/**
  * The holder's last step in one call: the compare-and-set fill of KEYS[1]
  * (ARGV stamped bytes, ttl ms, expected version as text) and the release of
  * its lease KEYS[2] (ARGV[4] its token); ARGV[5] the deadline. Returns
@@ -260,6 +274,7 @@ export const all: ReadonlyArray<Script<any, any>> = [
   acquireLease,
   readOrLease,
   releaseLease,
+  renewLease,
   fillAndRelease,
   clear,
   restoreGeneration,

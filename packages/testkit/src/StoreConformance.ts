@@ -431,6 +431,29 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect(concurrent.filter((lease) => lease._tag === "Acquired")).toHaveLength(1)
     })
 
+    it("leases: renew extends only the holder's lease, also after a waiter found it held", async () => {
+      const { store, run, space, advance } = harness
+      const renew = store.leases?.renew
+      if (store.leases === undefined || renew === undefined) return
+      const s = space("renew")
+      const lease = await run(store.leases.acquire(s, "k", 400))
+      if (lease._tag !== "Acquired") throw new Error(`expected the lease to be acquired, got ${lease._tag}`)
+      expect(await run(renew(s, "k", "not-the-token", 1_000))).toBe(false)
+      // A waiter finds it held (stores may mark that on the lease).
+      expect(await run(store.leases.acquire(s, "k", 1_000))).toEqual({ _tag: "Held" })
+      await advance(300)
+      expect(await run(renew(s, "k", lease.token, 1_000))).toBe(true)
+      await advance(300)
+      expect(await run(store.leases.acquire(s, "k", 1_000)), "still held past its first TTL").toEqual({
+        _tag: "Held",
+      })
+      await advance(900)
+      expect((await run(store.leases.acquire(s, "k", 1_000)))._tag, "gone after the renewed TTL").toBe(
+        "Acquired",
+      )
+      expect(await run(renew(s, "k", lease.token, 1_000)), "a lapsed lease is not renewed").toBe(false)
+    })
+
     it("leases: taken with the version read, refused as Changed once the key was written", async () => {
       const { store, run, space } = harness
       const leases = store.leases

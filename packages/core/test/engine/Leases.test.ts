@@ -160,4 +160,28 @@ describe("conditional leases", () => {
         assert.strictEqual((yield* store.leases!.acquire(Items.id, key, 1_000))._tag, "Acquired")
       }),
   )
+
+  it.effect(
+    "a loader slower than the lease's TTL keeps its lease (renewed while it runs): the waiting cache does not load too",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* MemoryStore.make()
+        const hub = MemoryBus.hub()
+        const holder = yield* Cache.make(leased, store, hub.node("holder"))
+        const waiter = yield* Cache.make(leased, store, hub.node("waiter"))
+        const slow = countingLoader(3_000) // lease.ttl is 1 s
+        const other = countingLoader(10)
+        const first = yield* Effect.forkChild(holder.getOrSet(Items, "k", slow.load("from the holder")))
+        yield* settle
+        const second = yield* Effect.forkChild(waiter.getOrSet(Items, "k", other.load("from the waiter")))
+        for (let t = 0; t < 3_200; t += 50) {
+          yield* TestClock.adjust(50)
+          yield* settle
+        }
+        assert.strictEqual(yield* Fiber.join(first), "from the holder")
+        assert.strictEqual(yield* Fiber.join(second), "from the holder")
+        assert.strictEqual(other.calls.loads, 0, "the waiter never loaded")
+        assert.strictEqual(slow.calls.loads, 1)
+      }),
+  )
 })

@@ -36,6 +36,18 @@ export interface StaleValue {
   readonly freshUntil: number
 }
 
+/** A stored entry's value as a stale value, its wall-clock times (ms) turned into monotonic ones. */
+export const staleValueOf = (
+  value: unknown,
+  entry: { readonly freshUntil: number; readonly staleUntil: number },
+  mono: number,
+  wall: number,
+): StaleValue => ({
+  value,
+  deadline: mono + (entry.staleUntil - wall),
+  freshUntil: mono + (entry.freshUntil - wall),
+})
+
 /** Mutable state the bus handling and the L1 view share. */
 export interface BusHealth {
   /** The bus reported a disconnect and has not confirmed delivery since. */

@@ -6,9 +6,8 @@
  * the fill. The load uses the options of the caller that started it (TTL
  * overrides, hard timeout); each caller's soft timeout bounds its own wait.
  */
-import { Duration, Effect, Exit, type Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, type Scope } from "effect"
 import type { Loader, LoadOptions } from "../../Cache.ts"
-import type * as Entry from "../../Entry.ts"
 import {
   type EntryTooLarge,
   type InvalidArgument,
@@ -16,14 +15,14 @@ import {
   type InvalidKey,
   type InvalidValue,
   LoaderCycle,
-  type StoreError,
   Timeout,
 } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
 import { toMillis } from "../duration.ts"
-import type { FillGuard, Ticket } from "../fillGuard.ts"
+import type { FillGuard } from "../fillGuard.ts"
 import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
+import * as Fill from "./fill.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
 import { lifetimeOf, readOptions, tagsOf } from "./inputs.ts"
 import { type L1View, MISS } from "./l1View.ts"
@@ -67,6 +66,7 @@ export const make = (
 ) => {
   const { counts } = telemetry
   const store = l2.store
+  const { tagsBefore, storeLoaded } = Fill.make(config, l1, l2, bus, writes, guard)
 
   /** Releases a lease in the background: waiters are woken by the Filled message, not by the release. */
   const release = (keyspace: Keyspace<any, any>, storeKey: string, token: string) =>
@@ -117,78 +117,28 @@ export const make = (
     )
 
   /**
-   * The tag versions of `key` read before its loader runs: the entry a load
-   * stores carries these, so a tag invalidated while the loader ran leaves
-   * it outdated at once, in every process (its tag check fails on read).
-   * `undefined` when they cannot be read: the load's value is then served,
-   * not stored.
+   * Keeps a lease held while its loader runs: renews it every third of its
+   * TTL, so a slow loader is not taken over as if its holder had died (the
+   * store's `renew`; without it, a loader slower than `lease.ttl` is loaded
+   * again elsewhere). Stops when the lease is lost or the load ends.
    */
-  const tagsBefore = <K>(keyspace: Keyspace<K, any>, key: K) =>
-    Effect.gen(function* () {
-      const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
-      return yield* Effect.map(l2.tagVersions(tags), (tagVersions) => ({ tagVersions })).pipe(
-        Effect.catchTag(["StoreUnavailable", "Timeout"], l2.recover(keyspace, "tagVersions", undefined)),
-      )
-    })
-
-  /**
-   * Stores a loaded value: in L2 as a compare-and-set on the version read
-   * before loading (so it never lands over a newer write or a delete), then
-   * in L1 if the fill's ticket still holds; with a lease `token`, announces
-   * the fill to the waiters. Nothing is stored when the ticket was voided
-   * meanwhile (a delete, tag invalidation or clear of the key, here or
-   * announced by the bus, or a gap): the callers get the value, the tiers
-   * keep out of it. Returns the value callers get.
-   */
-  const storeLoaded = <K, V>(
-    keyspace: Keyspace<K, V>,
-    key: K,
+  const renewWhileLoading = (
+    keyspace: Keyspace<any, any>,
     storeKey: string,
-    loaded: V,
-    ttl: number,
-    staleFor: number,
-    version: number | undefined,
-    ticket: Ticket,
     lease: { token: string | undefined },
-    tags: { readonly tagVersions: Entry.TagVersions | undefined } | undefined,
   ) =>
     Effect.gen(function* () {
-      // Without the tag versions read before loading the entry could not be checked later: serve it only.
-      if (tags === undefined || !guard.valid(ticket)) return loaded as unknown
-      const prepared = yield* writes.prepare(keyspace, key, loaded, ttl, staleFor, tags)
-      // Announce the fill to lease waiters: with fillAndRelease only when someone waited (the store knows).
-      let announce = lease.token !== undefined
-      if (store !== undefined) {
-        const versioned = config.fillGuards ? store.versioned : undefined
-        const fillAndRelease = lease.token === undefined ? undefined : store.leases?.fillAndRelease
-        const write: Effect.Effect<boolean, StoreError> =
-          versioned === undefined || version === undefined
-            ? Effect.as(store.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis), true)
-            : fillAndRelease !== undefined
-              ? Effect.map(
-                  fillAndRelease(
-                    keyspace.id,
-                    storeKey,
-                    prepared.bytes,
-                    prepared.ttlMillis,
-                    version,
-                    lease.token!,
-                  ),
-                  ({ written, waited }) => {
-                    // The lease is released: nothing is left to release afterwards.
-                    lease.token = undefined
-                    announce = waited
-                    return written
-                  },
-                )
-              : versioned.fill(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis, version)
-        const written = yield* l2.via("fill", write).pipe(Effect.catch(l2.recover(keyspace, "fill", false)))
-        // Not written: a newer write or delete got there first, or the outcome is unknown. L1 keeps out of it.
-        if (!written) return l1.copyOf(keyspace, prepared.bytes)
+      const renew = store?.leases?.renew
+      const ttl = config.lease?.ttl
+      if (renew === undefined || ttl === undefined) return
+      for (;;) {
+        yield* Effect.sleep(Math.max(1, Math.floor(ttl / 3)))
+        if (lease.token === undefined) return
+        const renewed = yield* l2
+          .via("lease", renew(keyspace.id, storeKey, lease.token, ttl))
+          .pipe(Effect.catch(l2.recover(keyspace, "lease", false)))
+        if (!renewed) return
       }
-      const value = writes.fillWritten(keyspace, storeKey, prepared, ticket)
-      if (announce) yield* bus.publish({ _tag: "Filled", space: keyspace.id, keys: [storeKey] })
-      return value
     })
 
   /** The work of one flight; its value is the loaded (or, if another process filled first, read) value. */
@@ -259,7 +209,16 @@ export const make = (
 
         const tagVersions = yield* tagsBefore(keyspace, key)
         counts.loads++
-        const loaded = yield* timed(keyspace, Effect.isEffect(loader) ? loader : loader(key), hard, flight)
+        const renewer =
+          lease.token === undefined
+            ? undefined
+            : yield* Effect.forkChild(renewWhileLoading(keyspace, storeKey, lease))
+        const loaded = yield* timed(
+          keyspace,
+          Effect.isEffect(loader) ? loader : loader(key),
+          hard,
+          flight,
+        ).pipe(Effect.ensuring(renewer === undefined ? Effect.void : Fiber.interrupt(renewer)))
         return (yield* storeLoaded(
           keyspace,
           key,

@@ -31,7 +31,7 @@ import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
 import { lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
-import { type L1View, MISS } from "./l1View.ts"
+import { type L1View, MISS, staleValueOf } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import type * as Load from "./load.ts"
 import { noRead, type SharedTier } from "./sharedTier.ts"
@@ -191,12 +191,7 @@ export const make = (
               settle(p, value)
               continue
             }
-            const mono = monoNow()
-            p.flight.stale = {
-              value,
-              deadline: mono + (entry.staleUntil - wall),
-              freshUntil: mono + (entry.freshUntil - wall),
-            }
+            p.flight.stale = staleValueOf(value, entry, monoNow(), wall)
           }
           counts.misses++
           missing.push(p)

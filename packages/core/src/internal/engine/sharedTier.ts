@@ -14,7 +14,7 @@ import type { LeaseResult, Service as StoreService, VersionedValue } from "../..
 import { Circuit, type CircuitState } from "../circuit.ts"
 import type { Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
-import { type L1View, MISS, type StaleValue } from "./l1View.ts"
+import { type L1View, MISS, type StaleValue, staleValueOf } from "./l1View.ts"
 import type { Telemetry } from "./telemetry.ts"
 
 /** The internal space that holds tag versions in the shared tier. */
@@ -195,13 +195,7 @@ export const make = (
         counts.hitsL2++
         return { fresh: value, stale: undefined, version }
       }
-      const mono = monoNow()
-      const stale = {
-        value,
-        deadline: mono + (entry.staleUntil - wall),
-        freshUntil: mono + (entry.freshUntil - wall),
-      }
-      return { fresh: MISS, stale, version }
+      return { fresh: MISS, stale: staleValueOf(value, entry, monoNow(), wall), version }
     }
     const accepted = accept(keyspace, storeKey, bytes)
     return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))
