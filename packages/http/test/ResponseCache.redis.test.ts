@@ -11,6 +11,8 @@ afterEach(async () => {
   for (const thing of opened.splice(0).reverse()) await thing.close()
 })
 
+const keyspace = HttpKeyspace.make({ name: "shared-pages", ttl: "1 minute", tags: () => ["pages"] })
+
 const processOf = async (prefix: string): Promise<{ cache: StrataCache; app: RunningApp }> => {
   const url = inject("redisUrl")
   const cache = await createCache({
@@ -18,7 +20,6 @@ const processOf = async (prefix: string): Promise<{ cache: StrataCache; app: Run
     bus: RedisBus.layer({ url, channel: `${prefix}bus` }),
   })
   opened.push(cache)
-  const keyspace = HttpKeyspace.make({ name: "shared-pages", ttl: "1 minute", tags: () => ["pages"] })
   const app = await startNode(ResponseCache.make({ cache, keyspace }))
   opened.push(app)
   return { cache, app }
@@ -31,6 +32,11 @@ describe("ResponseCache across processes (two caches on one real Redis)", () => 
     const b = await processOf(prefix)
     const first = await fetch(`${a.app.url}/home`)
     const body = await first.text()
+    // A stores the page once it has sent it (L2, then its L1): wait for its L1 copy.
+    const stored = a.cache.keyspace(keyspace.entries)
+    const key = { method: "GET", url: "/home", identity: "", headers: "" }
+    for (const deadline = Date.now() + 5_000; stored.peek(key) === undefined && Date.now() < deadline; )
+      await sleep(10)
     const onB = await fetch(`${b.app.url}/home`)
     expect([first.headers.get("x-cache"), onB.headers.get("x-cache"), await onB.text()]).toEqual([
       "MISS",
