@@ -182,3 +182,27 @@ export const run = async (
     views: { product: viral, total: views.total, stored: views.stored },
   }
 }
+
+/**
+ * With a second shop process on the same Redis: a price change through the
+ * first is polled for on the second; resolves with how long it took to be
+ * seen there (ms), or fails after 5 s.
+ */
+export const acrossProcesses = async (url: string, peerUrl: string, productId: number): Promise<number> => {
+  const read = async (base: string) =>
+    ((await (await fetch(`${base}/api/products/${productId}`)).json()) as { priceCents: number }).priceCents
+  const before = await read(url)
+  await read(peerUrl)
+  const response = await fetch(`${url}/api/products/${productId}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ priceCents: before + 1 }),
+  })
+  check(response.ok, `the update answered ${response.status}`)
+  const written = performance.now()
+  while (performance.now() - written < 5_000) {
+    if ((await read(peerUrl)) === before + 1) return performance.now() - written
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error("scenario check failed: the other process did not see the update within 5 s")
+}

@@ -27,6 +27,11 @@ export interface ShopOptions {
   readonly port?: number | undefined
   /** How often buffered view counts are written, in ms. Default 1,000. */
   readonly viewFlushMillis?: number | undefined
+  /**
+   * Whether a start that seeded a new database empties the shop's keyspaces
+   * first (a shared cache may hold another database's rows). Default true.
+   */
+  readonly clearCacheOnSeed?: boolean | undefined
   /** Seed size; the demo's 10,000 products by default. */
   readonly seed?: Seed.SeedSize | undefined
 }
@@ -48,6 +53,7 @@ export const optionsFromEnv = (env: NodeJS.ProcessEnv = process.env): ShopOption
   databaseSchema: env.DATABASE_SCHEMA || undefined,
   redisUrl: env.REDIS_URL || undefined,
   port: env.PORT ? Number(env.PORT) : undefined,
+  clearCacheOnSeed: env.SHOP_KEEP_CACHE !== "1",
 })
 
 const makeCache = (redisUrl: string | undefined): Promise<StrataCache> =>
@@ -67,6 +73,9 @@ export const start = async (options: ShopOptions = {}): Promise<RunningShop> => 
   try {
     const seeded = await Seed.migrate(db, options.seed)
     cache = await makeCache(options.redisUrl)
+    if (seeded && options.clearCacheOnSeed !== false)
+      for (const keyspace of [Products, CategoryProductIds, ReviewStatsByProduct, SearchResults, Carts])
+        await cache.keyspace<any, any>(keyspace).clear()
     const meters = new Meters()
     const context: ShopContext = {
       db,

@@ -7,12 +7,27 @@
  */
 
 import { defaultSize } from "./db/Seed.ts"
+import * as Peer from "./Peer.ts"
 import * as Report from "./Report.ts"
 import * as Scenario from "./Scenario.ts"
 import * as Shop from "./Shop.ts"
 
 const serve = process.argv.includes("--serve")
+const scenario = !process.argv.includes("--no-scenario")
 const options = Shop.optionsFromEnv()
+
+/** Keeps the shop running until SIGINT or SIGTERM, then closes it and exits. */
+const keepServing = (shop: Shop.RunningShop) => {
+  console.log(`\nServing at ${shop.url} (live metrics: ${shop.url}/metrics). Ctrl-C stops.`)
+  const stop = () => {
+    void shop.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+}
 
 const main = async () => {
   const startedAt = performance.now()
@@ -23,12 +38,23 @@ const main = async () => {
       `${shop.seeded ? `, seeded with ${defaultSize.products.toLocaleString("en")} products` : ""}` +
       `, cache ${options.redisUrl === undefined ? "L1 (in process)" : "L1 + Redis (shared tier and bus)"}; started in ${(startup / 1000).toFixed(1)} s\n`,
   )
+  if (!scenario) return keepServing(shop)
   const began = performance.now()
   const result = await Scenario.run(shop.url, {
     products: defaultSize.products,
     categories: defaultSize.categories,
   })
   const took = performance.now() - began
+  let acrossMillis: number | undefined
+  if (options.redisUrl !== undefined) {
+    // A second shop process on the same Redis: a write through this one must show there within the bus bound.
+    const peer = await Peer.start({ REDIS_URL: options.redisUrl, SHOP_KEEP_CACHE: "1" })
+    try {
+      acrossMillis = await Scenario.acrossProcesses(shop.url, peer.url, 2)
+    } finally {
+      await peer.stop()
+    }
+  }
   await shop.context.views.flush()
   for (const line of Report.table(shop.context.meters)) console.log(line)
   const routes = [...shop.context.meters.routes.values()]
@@ -45,18 +71,10 @@ What just happened (${requests} HTTP requests in ${(took / 1000).toFixed(1)} s, 
   - ${result.cart.requests} concurrent add-to-cart requests of one user left ${result.cart.quantity} items: none lost (compare-and-set with retries).
   - ${result.searches.requests} searches typed in many ways hit ${result.searches.distinctQueries} normalised queries.
   - view counts were buffered and written in ${shop.context.views.flushes} batch statements (${shop.context.views.flushed} views; product ${result.views.product}: ${result.views.stored}).
-  - cache: ${s.hitsL1} L1 hits, ${s.hitsL2} L2 hits, ${s.misses} misses, ${s.loads} loads, ${s.coalesced} joined a load in flight.`)
+${acrossMillis === undefined ? "" : `  - a second shop process on the same Redis saw a price change made through this one after ${acrossMillis.toFixed(0)} ms (bus bound 500 ms).\n`}  - cache: ${s.hitsL1} L1 hits, ${s.hitsL2} L2 hits, ${s.misses} misses, ${s.loads} loads, ${s.coalesced} joined a load in flight.`)
   if (dbCalls * 5 > requests)
     throw new Error(`too many database statements: ${dbCalls} for ${requests} requests`)
-  if (serve) {
-    console.log(`\nServing at ${shop.url} (live metrics: ${shop.url}/metrics). Ctrl-C stops.`)
-    const stop = () => {
-      void shop.close().then(() => process.exit(0))
-    }
-    process.once("SIGINT", stop)
-    process.once("SIGTERM", stop)
-    return
-  }
+  if (serve) return keepServing(shop)
   await shop.close()
 }
 
