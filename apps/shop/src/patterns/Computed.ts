@@ -9,7 +9,7 @@ import { ProductNotFound } from "../Errors.ts"
 import { Tags } from "../Keyspaces.ts"
 import type { Meter } from "../Meters.ts"
 import type { ReviewStats } from "../Model.ts"
-import { productPage } from "./ProductPage.ts"
+import { findProduct } from "./ProductPage.ts"
 import { getOrSet } from "./ReadThrough.ts"
 
 /** The review statistics of product `productId`; fails with `ProductNotFound`. */
@@ -19,7 +19,7 @@ export const reviewStats = async (
   productId: number,
 ): Promise<ReviewStats> => {
   // The product read is cached too: an unknown id is a 404, not a cached empty aggregate.
-  await productPage(shop, meter, productId)
+  await findProduct(shop, meter, productId)
   return getOrSet(shop.reviewStats, meter, { productId }, () =>
     Catalog.reviewStats(shop.db, meter, productId),
   )

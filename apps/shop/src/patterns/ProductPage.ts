@@ -13,16 +13,21 @@ import { getOrSet } from "./ReadThrough.ts"
 /** Thrown by the loader for a product that does not exist (nothing is cached). */
 class Missing extends Error {}
 
-/** The product `id`; fails with `ProductNotFound`. */
+/** The product `id`, counting a view; fails with `ProductNotFound`. */
 export const productPage = async (shop: ShopContext, meter: Meter, id: number): Promise<Product> => {
+  const product = await findProduct(shop, meter, id)
+  shop.views.add(id)
+  return product
+}
+
+/** The product `id` through the cache, without counting a view; fails with `ProductNotFound`. */
+export const findProduct = async (shop: ShopContext, meter: Meter, id: number): Promise<Product> => {
   try {
-    const product = await getOrSet(shop.products, meter, { id }, async () => {
+    return await getOrSet(shop.products, meter, { id }, async () => {
       const found = await Catalog.findProduct(shop.db, meter, id)
       if (found === undefined) throw new Missing()
       return found
     })
-    shop.views.add(id)
-    return product
   } catch (error) {
     if (error instanceof Error && error.cause instanceof Missing) throw new ProductNotFound({ id })
     throw error

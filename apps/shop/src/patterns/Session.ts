@@ -7,7 +7,7 @@
 import type { ShopContext } from "../Context.ts"
 import type { Meter } from "../Meters.ts"
 import type { Cart, CartLine } from "../Model.ts"
-import { productPage } from "./ProductPage.ts"
+import { findProduct } from "./ProductPage.ts"
 
 /** The cart of `userId` (empty when there is none). */
 export const getCart = async (shop: ShopContext, userId: number): Promise<Cart> =>
@@ -21,7 +21,7 @@ export const addToCart = async (
   productId: number,
   quantity: number,
 ): Promise<Cart> => {
-  await productPage(shop, meter, productId)
+  await findProduct(shop, meter, productId)
   return shop.carts.update({ userId }, (current) => {
     const lines: Array<CartLine> = [...(current?.lines ?? [])]
     const at = lines.findIndex((line) => line.productId === productId)
