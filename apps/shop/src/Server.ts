@@ -54,8 +54,17 @@ export const build = (shop: ShopContext): FastifyInstance => {
   )
 
   const route = (method: "GET" | "PUT" | "POST", url: string, handler: Handler) => {
-    const meter = shop.meters.meter(`${method} ${url}`)
-    app.route({ method, url, handler: (request, reply) => handler(meter, request, reply) })
+    const name = `${method} ${url}`
+    const meter = shop.meters.meter(name)
+    const traced = shop.cache.traced
+    app.route({
+      method,
+      url,
+      handler:
+        traced === undefined
+          ? (request, reply) => handler(meter, request, reply)
+          : (request, reply) => traced(name, () => handler(meter, request, reply)),
+    })
   }
   const params = (request: FastifyRequest) => request.params as Params
   const query = (request: FastifyRequest) => request.query as Params

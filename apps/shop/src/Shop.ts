@@ -4,9 +4,10 @@
  * with the Redis bus at `REDIS_URL`); the write-behind view buffer; and the
  * HTTP server on a loopback port.
  */
-import { createCache, type StrataCache } from "@strata/core"
+import { createCache, type Facade, type Keyspace } from "@strata/core"
 import { RedisBus, RedisStore } from "@strata/redis"
-import type { ShopContext } from "./Context.ts"
+import type { Layer } from "effect"
+import type { ShopCache, ShopContext } from "./Context.ts"
 import * as Database from "./db/Database.ts"
 import * as Seed from "./db/Seed.ts"
 import { Carts, CategoryProductIds, Products, ReviewStatsByProduct, SearchResults } from "./Keyspaces.ts"
@@ -14,6 +15,8 @@ import { Meters } from "./Meters.ts"
 import { reader } from "./patterns/ReadThrough.ts"
 import { ViewBuffer } from "./patterns/WriteBehind.ts"
 import * as Server from "./Server.ts"
+import * as TracedCache from "./TracedCache.ts"
+import * as Tracing from "./Tracing.ts"
 
 /** How to start the shop; every field has an embedded default. */
 export interface ShopOptions {
@@ -32,6 +35,8 @@ export interface ShopOptions {
    * first (a shared cache may hold another database's rows). Default true.
    */
   readonly clearCacheOnSeed?: boolean | undefined
+  /** An OpenTelemetry layer (`Tracing.layer`): requests and cache calls become spans. None by default. */
+  readonly tracing?: Layer.Layer<never> | undefined
   /** Seed size; the demo's 10,000 products by default. */
   readonly seed?: Seed.SeedSize | undefined
 }
@@ -54,28 +59,42 @@ export const optionsFromEnv = (env: NodeJS.ProcessEnv = process.env): ShopOption
   redisUrl: env.REDIS_URL || undefined,
   port: env.PORT ? Number(env.PORT) : undefined,
   clearCacheOnSeed: env.SHOP_KEEP_CACHE !== "1",
+  tracing: Tracing.layerFromEnv(env),
 })
 
-const makeCache = (redisUrl: string | undefined): Promise<StrataCache> =>
-  redisUrl === undefined
-    ? createCache({ name: "shop", l1: { maxEntries: 50_000 } })
-    : createCache({
-        name: "shop",
-        l1: { maxEntries: 50_000 },
-        l2: RedisStore.layer({ url: redisUrl }),
-        bus: RedisBus.layer({ url: redisUrl }),
-      })
+const makeCache = async (
+  redisUrl: string | undefined,
+  tracing: Layer.Layer<never> | undefined,
+): Promise<ShopCache> => {
+  const options: Facade.CreateCacheOptions =
+    redisUrl === undefined
+      ? { name: "shop", l1: { maxEntries: 50_000 } }
+      : {
+          name: "shop",
+          l1: { maxEntries: 50_000 },
+          l2: RedisStore.layer({ url: redisUrl }),
+          bus: RedisBus.layer({ url: redisUrl }),
+        }
+  if (tracing !== undefined) return TracedCache.make(options, tracing)
+  const cache = await createCache(options)
+  return {
+    keyspace: (keyspace) => cache.keyspace(keyspace),
+    invalidateTag: (tag) => cache.invalidateTag(tag),
+    stats: () => cache.stats(),
+    close: () => cache.close(),
+  }
+}
 
 /** Starts the shop and resolves when it listens. */
 export const start = async (options: ShopOptions = {}): Promise<RunningShop> => {
   const db = await Database.open({ url: options.databaseUrl, schema: options.databaseSchema })
-  let cache: StrataCache | undefined
+  let cache: ShopCache | undefined
   try {
     const seeded = await Seed.migrate(db, options.seed)
-    cache = await makeCache(options.redisUrl)
+    cache = await makeCache(options.redisUrl, options.tracing)
     if (seeded && options.clearCacheOnSeed !== false)
       for (const keyspace of [Products, CategoryProductIds, ReviewStatsByProduct, SearchResults, Carts])
-        await cache.keyspace<any, any>(keyspace).clear()
+        await cache.keyspace<any, any>(keyspace as Keyspace.Keyspace<any, any>).clear()
     const meters = new Meters()
     const context: ShopContext = {
       db,

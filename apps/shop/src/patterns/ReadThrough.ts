@@ -4,13 +4,13 @@
  * wrapped so this module knows which reads loaded, which joined a load in
  * flight, and which the tiers answered.
  */
-import type { KeyspaceClient } from "@strata/core"
+import type { ShopClient } from "../Context.ts"
 import type { Meter } from "../Meters.ts"
 
 /** A keyspace client with the per-key flight bookkeeping that tells a joined read from an L2 hit. */
 export interface Reader<K, V> {
   readonly name: string
-  readonly client: KeyspaceClient<K, V>
+  readonly client: ShopClient<K, V>
   /** Loads running in this process, by store key. */
   readonly loading: Map<string, number>
   /** Loads finished in this process, by store key (kept small: cleared when large). */
@@ -21,7 +21,7 @@ export interface Reader<K, V> {
 /** Wraps a keyspace client for {@link getOrSet} and {@link getOrSetMany}. */
 export const reader = <K, V>(
   name: string,
-  client: KeyspaceClient<K, V>,
+  client: ShopClient<K, V>,
   storeKey: (key: K) => string,
 ): Reader<K, V> => ({ name, client, loading: new Map(), loaded: new Map(), storeKey })
 
