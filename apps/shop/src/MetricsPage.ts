@@ -87,7 +87,7 @@ setInterval(tick, 1000)
 
 /** The page, with `now`'s numbers already in it (readable before its script runs). */
 export const html = (now: Snapshot): string => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Strata shop: cache metrics</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Strata shop: cache metrics</title>
 <style>
 body { font: 14px system-ui, sans-serif; margin: 2rem; color: #222 }
 table { border-collapse: collapse; margin-bottom: 1.5rem }
