@@ -34,8 +34,10 @@ const COLUMNS = [
 
 /** The table as lines of text. */
 export const table = (meters: Meters): Array<string> => {
+  // HTTP routes first, then rows with no requests of their own (the write-behind timer's flushes).
   const rows = [...meters.routes]
     .filter(([, r]) => r.requests > 0 || r.dbCalls > 0)
+    .sort(([, a], [, b]) => Number(b.requests > 0) - Number(a.requests > 0))
     .map(([name, r]) => [
       name,
       PATTERNS[name] ?? "",
