@@ -3,6 +3,8 @@
  * cache) shared by the file: each test uses its own products and users.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { normalise } from "../src/patterns/SearchCache.ts"
+import { storeNewer } from "../src/patterns/WriteThrough.ts"
 import * as Scenario from "../src/Scenario.ts"
 import * as Shop from "../src/Shop.ts"
 
@@ -91,6 +93,15 @@ describe("product update (write-through)", () => {
     expect(cached.priceCents).toBe(row!.price_cents)
     expect(cached.version).toBe(11)
   })
+
+  it("a write that reaches the cache late with an older version does not replace the newer one", async () => {
+    const v1 = (await get("/api/products/23")).body
+    const v2 = (await call("PUT", "/api/products/23", { priceCents: v1.priceCents + 7 })).body
+    expect(v2.version).toBe(v1.version + 1)
+    // The slower writer of the older row arrives now.
+    expect(await storeNewer(shop.context, v1)).toEqual(v2)
+    expect((await get("/api/products/23")).body).toEqual(v2)
+  })
 })
 
 describe("category listing (ID list)", () => {
@@ -143,6 +154,11 @@ describe("cart (session data)", () => {
 })
 
 describe("search", () => {
+  it("normalises a query to its distinct lower-case words, sorted", () => {
+    expect(normalise("  Lamp cozy LAMP, red!")).toEqual(["cozy", "lamp", "red"])
+    expect(normalise(" ,; ")).toEqual([])
+  })
+
   it("shares one cache entry between queries that differ in case, spacing and word order", async () => {
     const loads = loadsOf("shop.search")
     const a = await get(`/api/search?q=${encodeURIComponent("Cozy Lamp")}`)

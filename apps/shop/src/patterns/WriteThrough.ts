@@ -22,10 +22,17 @@ export const updateProduct = async (
 ): Promise<Product> => {
   const written = await Catalog.updateProduct(shop.db, meter, id, changes)
   if (written === undefined) throw new ProductNotFound({ id })
-  const cached = await shop.products.client.update({ id }, (current) =>
-    current !== undefined && current.version > written.version ? current : written,
-  )
+  const cached = await storeNewer(shop, written)
   await shop.cache.invalidateTag(Tags.categoryList(written.category.id))
   if (changes.name !== undefined) await shop.cache.invalidateTag(Tags.search)
   return cached
 }
+
+/**
+ * Stores `written` as product `written.id` unless the cache already holds a
+ * newer version (a later write got there first); returns what is cached.
+ */
+export const storeNewer = (shop: ShopContext, written: Product): Promise<Product> =>
+  shop.products.client.update({ id: written.id }, (current) =>
+    current !== undefined && current.version > written.version ? current : written,
+  )
