@@ -1,3 +1,5 @@
 import { project } from "../../scripts/vitest-project.ts"
 
-export default project("shop")
+// Each test file starts embedded databases (PGlite: seconds of CPU and hundreds of MB each):
+// one file at a time keeps a loaded 2-core machine responsive.
+export default project("shop", { fileParallelism: false, testTimeout: 60_000, hookTimeout: 300_000 })

@@ -1,130 +1,208 @@
 /**
- * The demo's scripted scenario: what a shop's traffic does to a cache, in
- * four phases, with the numbers that show what the cache did.
+ * The demo's scripted scenario, driven through real HTTP requests against a
+ * running shop: a stampede on a cold product, skewed browsing, a price
+ * change, reviews, concurrent cart adds, searches and the view-count flush.
+ * Each step checks what it should see; the result holds what was seen.
  */
-import { Cache } from "@strata/core"
-import { Effect, Option } from "effect"
-import { Catalog } from "./Catalog.ts"
-import { makeProducts, ProductViews } from "./Keyspaces.ts"
 
-export interface ScenarioOptions {
-  /** Products in the catalog. */
-  readonly products: number
-  /** Page views in the browsing phase. */
-  readonly pageViews: number
-  /** Shoppers opening the same cold product page at once. */
+/** What the scenario saw. */
+export interface ScenarioResult {
+  readonly stampede: { readonly requests: number; readonly productLoads: number }
+  readonly browsing: { readonly requests: number }
+  readonly price: { readonly before: number; readonly after: number; readonly seen: number }
+  readonly reviews: { readonly before: number; readonly after: number }
+  readonly cart: { readonly requests: number; readonly quantity: number }
+  readonly searches: { readonly requests: number; readonly distinctQueries: number }
+  readonly views: { readonly product: number; readonly total: number; readonly stored: number }
+}
+
+/** How much traffic each step sends. */
+export interface ScenarioSize {
   readonly stampede: number
-  /** Product TTL in milliseconds (the outage phase waits for it to pass). */
-  readonly ttlMillis: number
-  /** Reports each phase as it ends. */
-  readonly onPhase?: (line: string) => void
+  readonly browsing: number
+  readonly cartAdds: number
+  readonly searches: number
+  /** Requests in flight at once during browsing and searches. */
+  readonly concurrency: number
 }
 
-export interface PhaseSummary {
-  readonly phase: string
-  readonly requests: number
-  readonly catalogQueries: number
-  readonly hits: number
-  readonly misses: number
-  readonly coalesced: number
-  readonly staleServed: number
-  readonly millis: number
+export const defaultSize: ScenarioSize = {
+  stampede: 200,
+  browsing: 2_000,
+  cartAdds: 50,
+  searches: 200,
+  concurrency: 16,
 }
 
-/** Deterministic skewed popularity: a few products get most views, as in real shops. */
-const popularProduct = (view: number, products: number) => {
-  const u = ((view * 2654435761) % 2 ** 32) / 2 ** 32
-  return 1 + Math.floor(products * u ** 3)
+/** A small deterministic PRNG (mulberry32), so every run sends the same requests. */
+const random = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
 }
 
-export const run = Effect.fn("Scenario.run")(function* (options: ScenarioOptions) {
-  const cache = yield* Cache.Cache
-  const catalog = yield* Catalog
-  const Products = makeProducts(options.ttlMillis)
-  const productPage = (id: number) =>
-    cache
-      .getOrSet(Products, { id }, ({ id }) => catalog.findProduct(id))
-      .pipe(Effect.tap(() => cache.increment(ProductViews, { id, day: "2026-11-26" })))
+/** Samples ranks 1..n with Zipf's law: rank r has probability proportional to r^-s. */
+const zipf = (n: number, s: number) => {
+  const cumulative = new Float64Array(n)
+  let total = 0
+  for (let r = 1; r <= n; r++) cumulative[r - 1] = total += r ** -s
+  return (next: () => number) => {
+    const u = next() * total
+    let lo = 0
+    let hi = n - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cumulative[mid]! < u) lo = mid + 1
+      else hi = mid
+    }
+    return lo + 1
+  }
+}
 
-  const phases: Array<PhaseSummary> = []
-  const phase = <A, E, R>(name: string, requests: number, work: Effect.Effect<A, E, R>) =>
-    Effect.gen(function* () {
-      const before = cache.stats()
-      const queriesBefore = catalog.queries()
-      const started = performance.now()
-      const result = yield* work
-      const after = cache.stats()
-      const summary: PhaseSummary = {
-        phase: name,
-        requests,
-        catalogQueries: catalog.queries() - queriesBefore,
-        hits: after.hitsL1 + after.hitsL2 - before.hitsL1 - before.hitsL2,
-        misses: after.misses - before.misses,
-        coalesced: after.coalesced - before.coalesced,
-        staleServed: after.staleServed - before.staleServed,
-        millis: Math.round(performance.now() - started),
-      }
-      phases.push(summary)
-      options.onPhase?.(describe(summary))
-      return result
-    })
+/** Popularity skew of products, categories and queries (Zipf exponent). */
+const SKEW = 1.4
 
-  // 1. A product goes viral: many shoppers open its cold page at the same moment.
-  yield* phase(
-    "stampede on one cold product",
-    options.stampede,
-    Effect.all(
-      Array.from({ length: options.stampede }, () => productPage(1)),
-      { concurrency: "unbounded" },
-    ),
-  )
+const check = (ok: boolean, message: string) => {
+  if (!ok) throw new Error(`scenario check failed: ${message}`)
+}
 
-  // 2. Ordinary browsing with skewed popularity.
-  yield* phase(
-    "browsing",
-    options.pageViews,
-    Effect.forEach(
-      Array.from({ length: options.pageViews }, (_, view) => popularProduct(view, options.products)),
-      productPage,
-      { concurrency: 32, discard: true },
-    ),
-  )
-
-  // 3. A price change: write the catalog, invalidate the product's tag, and the next read is the new price.
-  const newPrice = yield* phase(
-    "price change",
-    2,
-    Effect.gen(function* () {
-      const updated = yield* catalog.updatePrice(3, 4_999)
-      yield* cache.invalidateTag(`product:${updated.id}`)
-      return (yield* productPage(3)).priceCents
+/** Runs `work` over `items` with at most `concurrency` in flight. */
+const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, work: (item: A) => Promise<void>) => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!)
     }),
   )
+}
 
-  // 4. The catalog goes down after the products went stale: shoppers still get pages.
-  yield* Effect.sleep(options.ttlMillis + 10)
-  catalog.setDown(true)
-  const servedDuringOutage = yield* phase(
-    "catalog outage (stale pages served)",
-    50,
-    Effect.forEach(
-      Array.from({ length: 50 }, (_, view) => popularProduct(view, Math.min(options.products, 5))),
-      (id) => Effect.option(productPage(id)),
-      { concurrency: 8 },
+/** Runs the scenario against the shop at `url` (a catalog of `products` products in `categories` categories). */
+export const run = async (
+  url: string,
+  options: { readonly size?: ScenarioSize; readonly products: number; readonly categories: number },
+): Promise<ScenarioResult> => {
+  const size = options.size ?? defaultSize
+  const request = async <A>(method: string, path: string, body?: unknown): Promise<A> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    })
+    const text = await response.text()
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`)
+    return JSON.parse(text) as A
+  }
+  const get = <A>(path: string) => request<A>("GET", path)
+  const next = random(14)
+
+  // 1. A cold product goes viral: everyone opens its page at the same moment.
+  const viral = 777
+  const metricsBefore = await get<{ keyspaces: Array<{ keyspace: string; loads: number }> }>("/metrics.json")
+  const productLoads = () =>
+    get<{ keyspaces: Array<{ keyspace: string; loads: number }> }>("/metrics.json").then(
+      (m) => m.keyspaces.find((k) => k.keyspace === "shop.product")?.loads ?? 0,
+    )
+  const loadsBefore = metricsBefore.keyspaces.find((k) => k.keyspace === "shop.product")?.loads ?? 0
+  await Promise.all(Array.from({ length: size.stampede }, () => get(`/api/products/${viral}`)))
+  const stampedeLoads = (await productLoads()) - loadsBefore
+  check(stampedeLoads <= 1, `the stampede loaded product ${viral} ${stampedeLoads} times`)
+
+  // 2. Skewed browsing: a few products and categories get most of the traffic.
+  const product = zipf(options.products, SKEW)
+  const category = zipf(options.categories, SKEW)
+  const visits = Array.from({ length: size.browsing }, () =>
+    next() < 0.8
+      ? `/api/products/${product(next)}`
+      : `/api/categories/${category(next)}/products?page=${1 + Math.floor(next() * next() * 3)}`,
+  )
+  await pool(visits, size.concurrency, async (path) => {
+    await get(path)
+  })
+
+  // 3. A price change is seen by the next read.
+  const hot = 1
+  const before = (await get<{ priceCents: number }>(`/api/products/${hot}`)).priceCents
+  const after = before + 1_000
+  await request("PUT", `/api/products/${hot}`, { priceCents: after })
+  const seen = (await get<{ priceCents: number }>(`/api/products/${hot}`)).priceCents
+  check(seen === after, `product ${hot} showed price ${seen} after the update to ${after}`)
+  const listed = await get<{ products: Array<{ id: number; priceCents: number }> }>(
+    `/api/categories/${hot + 1}/products`,
+  )
+  check(
+    listed.products.find((p) => p.id === hot)?.priceCents === after,
+    "the category listing shows the new price",
+  )
+
+  // 4. Review statistics are computed once, and recomputed after a new review.
+  const statsBefore = await get<{ count: number }>(`/api/products/${hot}/reviews/stats`)
+  for (let i = 0; i < 50; i++) await get(`/api/products/${hot}/reviews/stats`)
+  await request("POST", `/api/products/${hot}/reviews`, { userId: 42, rating: 5, body: "Great value." })
+  const statsAfter = await get<{ count: number }>(`/api/products/${hot}/reviews/stats`)
+  check(statsAfter.count === statsBefore.count + 1, "the review statistics count the new review")
+
+  // 5. One shopper's tabs add to the cart at the same moment: no add is lost.
+  const user = 42
+  await Promise.all(
+    Array.from({ length: size.cartAdds }, () =>
+      request("POST", `/api/carts/${user}/items`, { productId: 5, quantity: 1 }),
     ),
   )
-  catalog.setDown(false)
+  const cart = await get<{ lines: Array<{ productId: number; quantity: number }> }>(`/api/carts/${user}`)
+  const quantity = cart.lines.find((line) => line.productId === 5)?.quantity ?? 0
+  check(quantity === size.cartAdds, `the cart holds ${quantity} of product 5 after ${size.cartAdds} adds`)
 
-  const views = yield* cache.get(ProductViews, { id: 1, day: "2026-11-26" })
+  // 6. Searches: the same few queries typed in many ways share cache entries.
+  const queries = ["cozy lamp", "swift sneaker", "vintage watch", "rugged tent", "sleek chair", "bold scarf"]
+  const query = zipf(queries.length, SKEW)
+  const typed = Array.from({ length: size.searches }, () => {
+    const words = queries[query(next) - 1]!.split(" ")
+    const variant = next() < 0.5 ? words : [...words].reverse()
+    const text = next() < 0.5 ? variant.join(" ").toUpperCase() : variant.join("  ")
+    return `/api/search?q=${encodeURIComponent(text)}`
+  })
+  await pool(typed, size.concurrency, async (path) => {
+    await get(path)
+  })
+
+  // 7. View counts, buffered in process, are written in batches.
+  await request("POST", "/api/views/flush")
+  const views = await get<{ total: number; stored: number }>(`/api/products/${viral}/views`)
+  check(views.stored >= size.stampede, `product ${viral} has ${views.stored} views stored`)
+
   return {
-    phases,
-    newPrice,
-    outageServed: servedDuringOutage.filter(Option.isSome).length,
-    outageRequests: servedDuringOutage.length,
-    viewsOfProduct1: Option.getOrElse(views, () => 0),
-    stats: cache.stats(),
+    stampede: { requests: size.stampede, productLoads: stampedeLoads },
+    browsing: { requests: size.browsing },
+    price: { before, after, seen },
+    reviews: { before: statsBefore.count, after: statsAfter.count },
+    cart: { requests: size.cartAdds, quantity },
+    searches: { requests: size.searches, distinctQueries: queries.length },
+    views: { product: viral, total: views.total, stored: views.stored },
   }
-})
+}
 
-export const describe = (s: PhaseSummary) =>
-  `${s.phase.padEnd(38)} ${String(s.requests).padStart(6)} requests  ${String(s.catalogQueries).padStart(4)} catalog queries  ${String(s.hits).padStart(6)} hits  ${String(s.misses).padStart(4)} misses  ${String(s.coalesced).padStart(5)} coalesced  ${String(s.staleServed).padStart(3)} stale  ${String(s.millis).padStart(5)} ms`
+/**
+ * With a second shop process on the same Redis: a price change through the
+ * first is polled for on the second; resolves with how long it took to be
+ * seen there (ms), or fails after 5 s.
+ */
+export const acrossProcesses = async (url: string, peerUrl: string, productId: number): Promise<number> => {
+  const read = async (base: string) =>
+    ((await (await fetch(`${base}/api/products/${productId}`)).json()) as { priceCents: number }).priceCents
+  const before = await read(url)
+  await read(peerUrl)
+  const response = await fetch(`${url}/api/products/${productId}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ priceCents: before + 1 }),
+  })
+  check(response.ok, `the update answered ${response.status}`)
+  const written = performance.now()
+  while (performance.now() - written < 5_000) {
+    if ((await read(peerUrl)) === before + 1) return performance.now() - written
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error("scenario check failed: the other process did not see the update within 5 s")
+}

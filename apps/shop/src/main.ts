@@ -1,35 +1,84 @@
 /**
- * `pnpm demo`: the shop on embedded defaults (in-process L1, no server),
- * through its scripted scenario, with a summary of what the cache did.
+ * `npm run demo`: starts the shop on embedded defaults (PGlite in memory, the
+ * in-process cache tier; PostgreSQL and Redis when `DATABASE_URL` and
+ * `REDIS_URL` are set), drives the scripted scenario through HTTP, prints
+ * what the cache did and exits. `--serve` keeps the shop running afterwards
+ * and prints the URL of its live metrics page.
  */
-import { Cache } from "@strata/core"
-import { Effect, Layer } from "effect"
-import * as Catalog from "./Catalog.ts"
+
+import { defaultSize } from "./db/Seed.ts"
+import * as Peer from "./Peer.ts"
+import * as Report from "./Report.ts"
 import * as Scenario from "./Scenario.ts"
+import * as Shop from "./Shop.ts"
 
-const options = { products: 200, pageViews: 5_000, stampede: 500, ttlMillis: 1_000 }
+const serve = process.argv.includes("--serve")
+const scenario = !process.argv.includes("--no-scenario")
+const options = Shop.optionsFromEnv()
 
-const program = Effect.gen(function* () {
-  console.log("Strata demo shop: embedded cache (in-process L1), in-memory catalog with 2 ms queries\n")
-  const result = yield* Scenario.run({ ...options, onPhase: (line) => console.log(line) })
-  const s = result.stats
+/** Keeps the shop running until SIGINT or SIGTERM, then closes it and exits. */
+const keepServing = (shop: Shop.RunningShop) => {
+  console.log(`\nServing at ${shop.url} (live metrics: ${shop.url}/metrics). Ctrl-C stops.`)
+  const stop = () => {
+    void shop.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+}
+
+const main = async () => {
+  const startedAt = performance.now()
+  const shop = await Shop.start(options)
+  const startup = performance.now() - startedAt
+  console.log(
+    `Strata demo shop at ${shop.url}: ${shop.context.db.kind === "pglite" ? "embedded PGlite (in memory)" : "PostgreSQL"}` +
+      `${shop.seeded ? `, seeded with ${defaultSize.products.toLocaleString("en")} products` : ""}` +
+      `, cache ${options.redisUrl === undefined ? "L1 (in process)" : "L1 + Redis (shared tier and bus)"}; started in ${(startup / 1000).toFixed(1)} s\n`,
+  )
+  if (!scenario) return keepServing(shop)
+  const began = performance.now()
+  const result = await Scenario.run(shop.url, {
+    products: defaultSize.products,
+    categories: defaultSize.categories,
+  })
+  const took = performance.now() - began
+  let acrossMillis: number | undefined
+  if (options.redisUrl !== undefined) {
+    // A second shop process on the same Redis: a write through this one must show there within the bus bound.
+    const peer = await Peer.start({ REDIS_URL: options.redisUrl, SHOP_KEEP_CACHE: "1" })
+    try {
+      acrossMillis = await Scenario.acrossProcesses(shop.url, peer.url, 2)
+    } finally {
+      await peer.stop()
+    }
+  }
+  await shop.context.views.flush()
+  for (const line of Report.table(shop.context.meters)) console.log(line)
+  const routes = [...shop.context.meters.routes.values()]
+  const requests = routes.reduce((n, r) => n + r.requests, 0)
+  const dbCalls = routes.reduce((n, r) => n + r.dbCalls, 0)
+  const s = shop.context.cache.stats()
   console.log(`
-Summary
-  catalog queries (loader calls): ${s.loads}
-  cache hits: ${s.hitsL1 + s.hitsL2} (L1 ${s.hitsL1}, L2 ${s.hitsL2})
-  cache misses: ${s.misses}
-  callers that joined an in-flight load: ${s.coalesced}
-  requests answered while the catalog was down: ${result.outageServed} of ${result.outageRequests} (stale values served ${s.staleServed} times; callers in the same flight share one)
-  price of product 3 after the change: ${(result.newPrice / 100).toFixed(2)}
-  views counted for product 1: ${result.viewsOfProduct1}`)
-})
+What just happened (${requests} HTTP requests in ${(took / 1000).toFixed(1)} s, ${dbCalls} database statements):
+  - ${result.stampede.requests} requests for the cold product ${result.views.product} at once: ${result.stampede.productLoads} database load (the others joined it, or hit L1 once it was filled).
+  - ${result.browsing.requests} skewed page views and category listings: popular products and lists came from L1; category pages
+    fetched their products in one batched read, reusing products cached by their own pages.
+  - a price change (${result.price.before} -> ${result.price.after} cents) was written to the database and the cache; the next read showed ${result.price.seen}.
+  - review statistics were computed once, served from cache, and recomputed after a new review (${result.reviews.before} -> ${result.reviews.after} reviews).
+  - ${result.cart.requests} concurrent add-to-cart requests of one user left ${result.cart.quantity} items: none lost (compare-and-set with retries).
+  - ${result.searches.requests} searches typed in many ways hit ${result.searches.distinctQueries} normalised queries.
+  - view counts were buffered and written in ${shop.context.views.flushes} batch statements (${shop.context.views.flushed} views; product ${result.views.product}: ${result.views.stored}).
+${acrossMillis === undefined ? "" : `  - a second shop process on the same Redis saw a price change made through this one after ${acrossMillis.toFixed(0)} ms (bus bound 500 ms).\n`}  - cache: ${s.hitsL1} L1 hits, ${s.hitsL2} L2 hits, ${s.misses} misses, ${s.loads} loads, ${s.coalesced} joined a load in flight.`)
+  if (dbCalls * 5 > requests)
+    throw new Error(`too many database statements: ${dbCalls} for ${requests} requests`)
+  if (serve) return keepServing(shop)
+  await shop.close()
+}
 
-const ShopLive = Layer.mergeAll(
-  Cache.layer(),
-  Catalog.layerMemory({ products: options.products, latencyMillis: 2 }),
-)
-
-Effect.runPromise(program.pipe(Effect.provide(ShopLive))).catch((error) => {
+main().catch((error) => {
   console.error(error)
-  process.exitCode = 1
+  process.exit(1)
 })

@@ -1,0 +1,57 @@
+/**
+ * The shapes of request bodies and parameters, checked before any work: a
+ * bad one fails with `BadRequest` naming what is wrong.
+ */
+import { Schema } from "effect"
+import { BadRequest } from "./Errors.ts"
+
+const between = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+
+/** `PUT /api/products/:id`: the fields to change, at least one. */
+export const ProductUpdate = Schema.Struct({
+  priceCents: Schema.optionalKey(between(0, 100_000_000)),
+  stock: Schema.optionalKey(between(0, 1_000_000)),
+  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
+})
+
+/** `POST /api/products/:id/reviews`. */
+export const NewReview = Schema.Struct({
+  userId: between(1, 2 ** 31 - 1),
+  rating: between(1, 5),
+  body: Schema.String.check(Schema.isMaxLength(2_000)),
+})
+
+/** `POST /api/carts/:userId/items`. */
+export const CartAdd = Schema.Struct({
+  productId: between(1, 2 ** 31 - 1),
+  quantity: between(1, 100),
+})
+
+/** Decodes `input` with `schema`, or throws `BadRequest` with the schema's message. */
+export const decode = <S extends Schema.Codec<any, any, never, never>>(
+  schema: S,
+  input: unknown,
+): S["Type"] => {
+  try {
+    return Schema.decodeUnknownSync(schema)(input)
+  } catch (error) {
+    throw new BadRequest({ message: error instanceof Error ? error.message : String(error) })
+  }
+}
+
+/** A whole-number parameter in `[min, max]` (path or query string); `fallback` when absent. */
+export const intParam = (
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number => {
+  if ((value === undefined || value === "") && fallback !== undefined) return fallback
+  const n = typeof value === "string" && /^-?\d{1,10}$/.test(value) ? Number(value) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new BadRequest({
+      message: `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    })
+  return n
+}
