@@ -145,8 +145,22 @@ export const checkShopMetrics = async (browser: Browser, url: string): Promise<A
     const response = await page.goto(url, { waitUntil: "load" })
     if (response === null || !response.ok())
       failures.push(`${url} answered ${response?.status() ?? "nothing"}`)
-    const text = (await page.locator("body").textContent()) ?? ""
-    if (!/hits?\D{0,60}[1-9]/i.test(text)) failures.push(`${url} shows no non-zero hit count`)
+    // A table column headed "hits ..." must hold a number above zero (the header's own digits do not count).
+    const hits = await page.evaluate(() => {
+      let best = 0
+      for (const table of Array.from(document.querySelectorAll("table"))) {
+        const headers = Array.from(table.querySelectorAll("th")).map((th) => th.textContent ?? "")
+        headers.forEach((header, column) => {
+          if (!/^hits/i.test(header.trim())) return
+          for (const row of Array.from(table.querySelectorAll("tr"))) {
+            const value = Number((row.querySelectorAll("td")[column]?.textContent ?? "").replace(/,/g, ""))
+            if (Number.isFinite(value) && value > best) best = value
+          }
+        })
+      }
+      return best
+    })
+    if (hits <= 0) failures.push(`${url} shows no non-zero hit count in a "hits" column`)
   } finally {
     await page.close()
   }

@@ -1,28 +1,51 @@
 /**
- * The shop on PostgreSQL (node-postgres) instead of embedded PGlite: the same
- * SQL, seeded in a schema of its own with a random name, dropped afterwards.
- * The server is `SHOP_TEST_DATABASE_URL`, or the PostgreSQL 15 on
- * 127.0.0.1:5432 (database `test`); the test fails when neither answers.
+ * The shop on PostgreSQL through node-postgres (the `DATABASE_URL` path)
+ * instead of embedded PGlite: the same SQL, seeded in a schema of its own
+ * with a random name, dropped afterwards. The server is
+ * `SHOP_TEST_DATABASE_URL` when set; otherwise a PostgreSQL wire-protocol
+ * server this test starts on a free loopback port (PGlite behind
+ * `@electric-sql/pglite-socket`), so the test depends on no server of the
+ * machine's.
  */
 import { randomBytes } from "node:crypto"
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { RedisHarness } from "@strata/testkit"
 import pg from "pg"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import * as Shop from "../src/Shop.ts"
 
-const url = process.env.SHOP_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
-const schema = `shop_test_${randomBytes(6).toString("hex")}`
+let url = process.env.SHOP_TEST_DATABASE_URL ?? ""
+// A shared server gets a schema of our own; the test's own server is ours whole (and PGlite's socket
+// ignores the startup options that set a search_path).
+const ownServer = url === ""
+const schema = ownServer ? "public" : `shop_test_${randomBytes(6).toString("hex")}`
 let shop: Shop.RunningShop | undefined
+let server: { readonly socket: PGLiteSocketServer; readonly db: PGlite } | undefined
 
 beforeAll(async () => {
+  if (url === "") {
+    const db = await PGlite.create()
+    const port = await RedisHarness.freePort()
+    const socket = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 })
+    await socket.start()
+    server = { socket, db }
+    url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  }
   shop = await Shop.start({
     databaseUrl: url,
-    databaseSchema: schema,
+    ...(ownServer ? {} : { databaseSchema: schema }),
     seed: { categories: 5, brands: 5, products: 300, reviews: 600 },
     viewFlushMillis: 60_000,
   })
 })
 afterAll(async () => {
   await shop?.close()
+  if (ownServer) {
+    await server?.socket.stop()
+    await server?.db.close()
+    return
+  }
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()
   try {
