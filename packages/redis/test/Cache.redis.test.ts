@@ -21,7 +21,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
-  await opened.close()
+  await opened?.close()
 })
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
