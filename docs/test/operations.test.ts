@@ -15,6 +15,28 @@ import * as PromiseObservability from "../samples/operations/promise-observabili
 import * as SeveralProcesses from "../samples/operations/several-processes.ts"
 import * as TlsAcl from "../samples/operations/tls-acl.ts"
 
+/** An OTLP/HTTP collector on loopback: its traces URL and the names of the spans it received. */
+const otlpCollector = async () => {
+  const bodies: Array<string> = []
+  const collector = createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8")
+    })
+    request.on("end", () => {
+      if (request.url === "/v1/traces") bodies.push(body)
+      response.writeHead(200, { "content-type": "application/json" }).end("{}")
+    })
+  })
+  await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+  const { port } = collector.address() as AddressInfo
+  return {
+    collector,
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    spanNames: () => bodies.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1])),
+  }
+}
+
 describe("operations samples, in process", () => {
   it("L1 sizing: the L1 stays within maxEntries and maxBytes", async () => {
     const { l1Entries, l1Bytes } = await L1Sizing.main()
@@ -31,25 +53,13 @@ describe("operations samples, in process", () => {
   })
 
   it("OpenTelemetry: the loader's and the L2 calls' spans reach an OTLP/HTTP collector", async () => {
-    const bodies: Array<string> = []
-    const collector = createServer((request, response) => {
-      let body = ""
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8")
-      })
-      request.on("end", () => {
-        if (request.url === "/v1/traces") bodies.push(body)
-        response.writeHead(200, { "content-type": "application/json" }).end("{}")
-      })
-    })
-    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+    const { collector, url, spanNames } = await otlpCollector()
     try {
-      const { port } = collector.address() as AddressInfo
-      expect(await OpenTelemetry.main(`http://127.0.0.1:${port}/v1/traces`)).toEqual({
+      expect(await OpenTelemetry.main(url)).toEqual({
         id: 1001,
         status: "paid",
       })
-      const names = bodies.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]))
+      const names = spanNames()
       expect(names).toContain("GET /orders/1001")
       expect(names).toContain("strata.loader")
       expect(names.some((name) => name?.startsWith("strata.l2."))).toBe(true)
@@ -160,29 +170,17 @@ describe("operations samples, on real Redis servers", SERVERS, () => {
   })
 
   it("Promise facade: a pino-shaped logger gets the cache's log lines, and OTLP gets its spans", async () => {
-    const bodies: Array<string> = []
-    const collector = createServer((request, response) => {
-      let body = ""
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8")
-      })
-      request.on("end", () => {
-        if (request.url === "/v1/traces") bodies.push(body)
-        response.writeHead(200, { "content-type": "application/json" }).end("{}")
-      })
-    })
-    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+    const { collector, url, spanNames } = await otlpCollector()
     const lines: Array<{ level: string; object: Record<string, unknown>; message: string | undefined }> = []
     const at = (level: string) => (object: Record<string, unknown>, message?: string) =>
       lines.push({ level, object, message })
     const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }
     try {
-      const { port } = collector.address() as AddressInfo
-      expect(await PromiseObservability.main(`http://127.0.0.1:${port}/v1/traces`, logger)).toEqual({
+      expect(await PromiseObservability.main(url, logger)).toEqual({
         id: 1001,
         status: "paid",
       })
-      const names = bodies.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]))
+      const names = spanNames()
       expect(names).toContain("strata.loader")
       expect(names.some((name) => name?.startsWith("strata.l2."))).toBe(true)
       expect(lines.some((l) => l.level === "info" && l.object.event === "StaleServed")).toBe(true)

@@ -36,7 +36,7 @@ import { Store, type Service as StoreService } from "./Store.ts"
 
 export type { L1Options, LoadOptions, Options, WriteOptions } from "./CacheOptions.ts"
 
-export type { Loader, Service, Stats } from "./CacheService.ts"
+export type { Loader, Service, Stats, UpdateError } from "./CacheService.ts"
 
 /**
  * The `Cache` service.
@@ -124,7 +124,7 @@ export const make = Effect.fnUntraced(function* (
     wallNow,
     scope,
   )
-  const reads = Read.make(config, l1, shared, guard, telemetry, wallNow, loads.load, loads.refresh)
+  const reads = Read.make(config, l1, shared, guard, telemetry, wallNow, loads)
   if (bus !== undefined) yield* bus.subscribe(busEvents.onEvent)
 
   const gauges = () => ({

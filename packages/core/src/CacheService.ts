@@ -45,6 +45,23 @@ export interface Stats extends Readonly<Counts> {
 }
 
 /**
+ * How `update` fails: its inputs (`InvalidKey`, `InvalidValue`,
+ * `EntryTooLarge`, `InvalidDuration`, `InvalidArgument`), `f` throwing
+ * (`LoaderFailed`), repeated conflicts (`UpdateConflict`), the shared tier
+ * (`StoreError`) or a closed cache (`CacheClosed`).
+ */
+export type UpdateError =
+  | InvalidKey
+  | InvalidValue
+  | EntryTooLarge
+  | InvalidDuration
+  | InvalidArgument
+  | LoaderFailed
+  | UpdateConflict
+  | StoreError
+  | CacheClosed
+
+/**
  * The cache's operations. Every method is typed by the keyspace it is given:
  * keys and values are checked against the keyspace's types, never used to
  * infer them (`NoInfer`), so a literal such as `{ plan: "pro" }` is checked
@@ -75,7 +92,15 @@ export interface Service {
     options?: LoadOptions,
   ) => Effect.Effect<
     V,
-    E | InvalidKey | InvalidValue | EntryTooLarge | InvalidDuration | Timeout | LoaderCycle | CacheClosed,
+    | E
+    | InvalidKey
+    | InvalidValue
+    | EntryTooLarge
+    | InvalidDuration
+    | InvalidArgument
+    | Timeout
+    | LoaderCycle
+    | CacheClosed,
     R
   >
   /**
@@ -130,18 +155,7 @@ export interface Service {
     key: NoInfer<K>,
     f: (current: NoInfer<V> | undefined) => NoInfer<V>,
     options?: WriteOptions,
-  ) => Effect.Effect<
-    V,
-    | InvalidKey
-    | InvalidValue
-    | EntryTooLarge
-    | InvalidDuration
-    | InvalidArgument
-    | LoaderFailed
-    | UpdateConflict
-    | StoreError
-    | CacheClosed
-  >
+  ) => Effect.Effect<V, UpdateError>
   /** Removes `key` (L2, then L1, then the bus). */
   readonly delete: <K, V>(
     keyspace: Keyspace<K, V>,

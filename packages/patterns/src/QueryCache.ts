@@ -17,6 +17,7 @@ import type {
   Cache,
   CacheClosed,
   EntryTooLarge,
+  InvalidArgument,
   InvalidDuration,
   InvalidKey,
   InvalidValue,
@@ -40,6 +41,7 @@ export type QueryError<E> =
   | Timeout
   | LoaderCycle
   | CacheClosed
+  | InvalidArgument
 
 /** A cached query. */
 export interface QueryCache<P, A, E> {

@@ -18,15 +18,11 @@
 import {
   Cache,
   type CacheClosed,
-  type EntryTooLarge,
   type InvalidArgument,
-  type InvalidDuration,
   type InvalidKey,
-  type InvalidValue,
   Keyspace,
   LoaderFailed,
   type StoreError,
-  type UpdateConflict,
 } from "@strata/core"
 import { type Duration, Effect, Option, Schema } from "effect"
 
@@ -101,16 +97,7 @@ export const make = <KS extends Keyspace.AnySchema, VS extends Keyspace.AnySchem
 }
 
 /** The failures of a session access. */
-export type AccessError =
-  | InvalidKey
-  | InvalidValue
-  | EntryTooLarge
-  | InvalidDuration
-  | InvalidArgument
-  | LoaderFailed
-  | UpdateConflict
-  | StoreError
-  | CacheClosed
+export type AccessError = Cache.UpdateError
 
 /** Thrown inside `update`'s function to stop a read of a session that does not exist; never escapes. */
 const NoSession: unique symbol = Symbol("strata.session.none")

@@ -25,18 +25,7 @@
  *
  * @since 0.1.0
  */
-import type {
-  Cache,
-  CacheClosed,
-  EntryTooLarge,
-  InvalidDuration,
-  InvalidKey,
-  InvalidValue,
-  Keyspace,
-  LoaderFailed,
-  StoreError,
-  UpdateConflict,
-} from "@strata/core"
+import type { Cache, Keyspace } from "@strata/core"
 import { InvalidArgument } from "@strata/core"
 import { Effect } from "effect"
 
@@ -85,16 +74,7 @@ export interface Options<K, V> {
 }
 
 /** What a write-through can fail with besides the write's own errors (after the source was written). */
-export type CacheError =
-  | InvalidKey
-  | InvalidValue
-  | EntryTooLarge
-  | InvalidDuration
-  | InvalidArgument
-  | LoaderFailed
-  | UpdateConflict
-  | StoreError
-  | CacheClosed
+export type CacheError = Cache.UpdateError
 
 const versionOf = <V>(keyspace: Keyspace.Keyspace<any, V>, version: (value: V) => number, value: V) => {
   const v = version(value)

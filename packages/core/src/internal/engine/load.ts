@@ -46,6 +46,9 @@ const readLoadOptions = (options: LoadOptions | undefined) =>
     ? { softTimeout: undefined, hardTimeout: undefined }
     : readOptions(options, ["softTimeout", "hardTimeout"])
 
+/** The load path's parts (see {@link make}). */
+export type Loads = ReturnType<typeof make>
+
 /** Builds the load path. */
 export const make = (
   config: Config,

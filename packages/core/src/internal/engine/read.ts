@@ -22,16 +22,9 @@ import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
 import { storeKeyOf, storeKeyOrError, tagsOf } from "./inputs.ts"
 import { type L1View, MISS } from "./l1View.ts"
+import type { Loads } from "./load.ts"
 import type { SharedTier } from "./sharedTier.ts"
 import type { Telemetry } from "./telemetry.ts"
-
-type Load = <K, V, E, R>(
-  keyspace: Keyspace<K, V>,
-  key: K,
-  storeKey: string,
-  loader: Loader<K, V, E, R>,
-  options: LoadOptions | undefined,
-) => Effect.Effect<V, any, R>
 
 /** Builds the read path. */
 export const make = (
@@ -41,15 +34,7 @@ export const make = (
   guard: FillGuard,
   telemetry: Telemetry,
   wallNow: () => number,
-  load: Load,
-  refresh: <K, V, E, R>(
-    keyspace: Keyspace<K, V>,
-    key: K,
-    storeKey: string,
-    loader: Loader<K, V, E, R>,
-    options: LoadOptions | undefined,
-    left: number,
-  ) => Effect.Effect<void, never, R>,
+  { load, refresh }: Pick<Loads, "load" | "refresh">,
 ) => {
   const { counts } = telemetry
   const store = l2.store
