@@ -172,6 +172,12 @@ describe("CachedFetch: Cache-Control (RFC 9111, RFC 5861)", () => {
     expect(await (await get(`${upstream.url}/a`)).text()).toBe("#2")
   })
 
+  it("keeps a response fresh for a year (immutable assets) like any other", async () => {
+    const upstream = await headed("public, max-age=31536000, immutable")
+    const get = CachedFetch.make({ cache: await cacheOf(), keyspace: keyspace(), freshness: "cache-control" })
+    for (let i = 0; i < 3; i++) expect(await (await get(`${upstream.url}/asset.js`)).text()).toBe("#1")
+  })
+
   it("never stores no-store, nor private in a shared cache; stores private when not shared", async () => {
     for (const [cc, shared, calls] of [
       ["no-store, max-age=60", true, 3],

@@ -8,7 +8,9 @@ import {
   type Store,
   UpdateConflict,
 } from "@strata/core"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Fiber, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { settle } from "./fixtures.ts"
 
 const Carts = Keyspace.make({
   name: "update.cart",
@@ -100,6 +102,43 @@ describe("update: read-modify-write that never loses a concurrent update", () =>
         const error = yield* Effect.flip(cache.update(Carts, "u", add("x")))
         assert.instanceOf(error, UpdateConflict)
         assert.strictEqual(fills, 16)
+      }),
+  )
+})
+
+describe("update against a tag invalidation", () => {
+  it.effect(
+    "an update that read before its key's tag was invalidated writes nothing that outlives the invalidation",
+    () =>
+      Effect.gen(function* () {
+        const Carts = Keyspace.make({
+          name: "engine.cart",
+          key: Schema.String,
+          value: Schema.String,
+          ttl: "1 minute",
+          tags: (user) => [`user:${user}`],
+        })
+        const store = yield* MemoryStore.make()
+        // Reads answer 100 ms late with what they read when asked, as a slow link would.
+        const slow: Store.Service = {
+          ...store,
+          versioned: {
+            ...store.versioned!,
+            get: (space, key) =>
+              Effect.flatMap(store.versioned!.get(space, key), (found) =>
+                Effect.as(Effect.sleep(100), found),
+              ),
+          },
+        }
+        const cache = yield* Cache.make({}, slow)
+        yield* cache.set(Carts, "7", "a")
+        const updating = yield* Effect.forkChild(cache.update(Carts, "7", (cart) => `${cart ?? ""},b`))
+        yield* settle
+        yield* cache.invalidateTag("user:7") // lands while the update holds what it read
+        yield* TestClock.adjust(100)
+        yield* Fiber.join(updating)
+        const fresh = yield* Cache.make({}, store)
+        assert.deepStrictEqual(yield* fresh.get(Carts, "7"), Option.none(), "the invalidation wins")
       }),
   )
 })

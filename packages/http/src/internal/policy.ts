@@ -58,6 +58,14 @@ export type Freshness = "keyspace" | "cache-control"
  * the keyspace's staleFor or what `stale-if-error`/`stale-while-revalidate`
  * allow (RFC 5861), whichever is longer.
  */
+/**
+ * The longest an entry can live in the cache, in ms: durations are kept
+ * under 2^31 ms (about 24.8 days) because Node's timers fire at once past
+ * it. A response fresh for a year (`max-age=31536000, immutable`) is kept
+ * this long, then fetched again.
+ */
+export const MAX_ENTRY_MILLIS = 2 ** 31 - 1
+
 export const lifetimes = (
   policy: Policy,
   freshness: Freshness,
@@ -67,7 +75,9 @@ export const lifetimes = (
   if (freshness === "keyspace") return { fresh: ttlMillis, grace: staleForMillis }
   const own = Math.max(0, Math.round((policy.maxAge() - policy.age()) * 1000))
   const fresh = Math.min(ttlMillis, own)
-  return { fresh, grace: Math.max(staleForMillis, policy.timeToLive() - fresh) }
+  const grace = Math.max(staleForMillis, policy.timeToLive() - fresh)
+  // Stored with `fresh + grace` as its TTL, plus the keyspace's own staleFor: the sum stays under the limit.
+  return { fresh, grace: Math.max(0, Math.min(grace, MAX_ENTRY_MILLIS - 1 - staleForMillis - fresh)) }
 }
 
 /** What a stored response allows now: served as is, served while it is refreshed in the background, or refreshed first. */

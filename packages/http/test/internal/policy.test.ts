@@ -37,6 +37,15 @@ describe("policy", () => {
     ).toBe(90_000)
   })
 
+  it("a response fresh for a year is kept as long as the cache can keep anything (ttl + staleFor under 2^31 ms)", () => {
+    for (const header of ["public, max-age=31536000, immutable", "s-maxage=31536000", "max-age=3000000"]) {
+      const { fresh, grace } = Policy.lifetimes(policyOf(header), "cache-control", 60_000, 3_600_000)
+      expect(fresh).toBe(60_000)
+      expect(fresh + grace + 3_600_000).toBeLessThan(2 ** 31)
+      expect(fresh + grace + 3_600_000).toBeGreaterThan(2 ** 31 - 10)
+    }
+  })
+
   it("survives serialisation: a restored policy gives the same answers", () => {
     const policy = policyOf("max-age=60, stale-while-revalidate=30")
     const restored = Policy.restore(Policy.serialise(policy))

@@ -19,9 +19,9 @@
  */
 import { Effect } from "effect"
 import type { WriteOptions } from "../../Cache.ts"
-import { InvalidArgument, LoaderFailed, UpdateConflict } from "../../Errors.ts"
+import { InvalidArgument, type InvalidKey, LoaderFailed, UpdateConflict } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
-import { lifetimeOf, storeKeyOf } from "./inputs.ts"
+import { lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
 import type { L1View } from "./l1View.ts"
 import { MISS } from "./l1View.ts"
 import type { SharedTier } from "./sharedTier.ts"
@@ -107,15 +107,19 @@ export const make = (l1: L1View, l2: SharedTier, writes: Writes, wallNow: () => 
   ) =>
     Effect.gen(function* () {
       const versioned = store!.versioned!
+      const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
       for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
         if (attempt > 0) yield* Effect.sleep(Math.random() * 2 ** Math.min(attempt - 1, 6))
+        // The tag versions are read before the value: a tag invalidated after this read leaves what this
+        // update writes outdated at once, instead of carrying what it read past the invalidation.
+        const tagVersions = yield* l2.tagVersions(tags)
         const read = yield* l2.via("get", versioned.get(keyspace.id, storeKey))
         const accepted = l2.accept(keyspace, storeKey, read.value)
         const entry = Effect.isEffect(accepted) ? yield* accepted : accepted
         const current = entry !== undefined && entry.freshUntil > wallNow() ? entry.value : undefined
         const next = yield* compute(keyspace, f, current)
         if (current !== undefined && next === current) return current
-        const prepared = yield* writes.prepare(keyspace, key, next, ttl, staleFor)
+        const prepared = yield* writes.prepare(keyspace, key, next, ttl, staleFor, { tagVersions })
         const written = yield* writes.commit(
           "update",
           versioned.fill(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis, read.version),
