@@ -450,7 +450,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   storeClients.set(service, client)
 
   // The clock is read first: no write can run before it is known.
-  yield* probe(service, client, prefix, syncClock)
+  // The probe's keyspace is gone: forget its generation, or the refresh would write its key back for good.
+  generations.delete(yield* probe(service, client, prefix, syncClock))
   return service
 })
 

@@ -274,6 +274,20 @@ describe("a lost generation key (FLUSHDB, eviction): processes converge on one g
     expect(read(await c.run(c.store.get("gen", "k")))).toBe("a3")
   })
 
+  it("the startup probe leaves no key without a TTL behind, even after generation refreshes", async () => {
+    await open(server.port, { generationRefreshMillis: 50 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // What it wrote expires on its own (its entries live 1 s, a tombstone tombstoneMillis): no key without a TTL.
+    const raw = new Redis(server.port, "127.0.0.1")
+    try {
+      const keys = await raw.keys("faults:_probe*")
+      const ttls = await Promise.all(keys.map((key) => raw.pttl(key)))
+      expect(keys.filter((_, i) => ttls[i]! < 0)).toEqual([])
+    } finally {
+      raw.disconnect()
+    }
+  })
+
   it("a clear after the generation key was deleted moves past every generation the process knows", async () => {
     const a = await open(server.port, { generationRefreshMillis: 60_000 })
     await a.run(a.store.clear("gen2"))

@@ -62,7 +62,7 @@ export const probe = (
   client: Client,
   prefix: string,
   syncClock: Effect.Effect<void, StoreError>,
-): Effect.Effect<void, StoreError> => {
+): Effect.Effect<string, StoreError> => {
   const space = `_probe.${randomUUID()}`
   const bytes = new Uint8Array([1])
   return Effect.gen(function* () {
@@ -80,6 +80,7 @@ export const probe = (
       try: () => client.del(`${prefix}${space}:meta:gen`),
       catch: toStoreError("probe", 0),
     })
+    return space
   }).pipe(
     Effect.mapError((error) =>
       error._tag === "StoreUnavailable" && isAccessError(error.cause)
