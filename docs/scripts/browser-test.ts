@@ -249,7 +249,9 @@ const main = async () => {
     const results = JSON.parse(
       readFileSync(join(docs, "..", "apps", "bench", "results", "latest.json"), "utf8"),
     ) as { workloads: Array<{ id: string }> }
-    const charts = (reports.get(`${site}benchmarks.html`)?.images ?? []).filter((i) => /\/W\d+\./.test(i.src))
+    const charts = (reports.get(`${site}benchmarks.html`)?.images ?? []).filter((i) =>
+      /\/[A-Z]+\d+\./.test(i.src),
+    )
     for (const { id } of results.workloads) {
       const chart = charts.find((c) => c.alt.startsWith(`${id} `))
       if (chart === undefined) fail(`benchmarks.html: no chart for ${id}`)

@@ -29,7 +29,7 @@ export const table = (results: Results): string => {
     ...(results.rerun === undefined
       ? []
       : [
-          `Rerun later into the same results: ${Object.entries(results.rerun)
+          `Run separately and merged into these results: ${Object.entries(results.rerun)
             .map(([id, at]) => `${id} (${at.slice(0, 16).replace("T", " ")})`)
             .join(", ")}.`,
         ]),

@@ -10,6 +10,7 @@
 import { LoaderFailed, type StrataCache } from "@strata/core"
 import { InvalidHttpInput, UpstreamFailed } from "./Errors.ts"
 import { type HttpKeyspace, type RefreshOutcome, type RequestKey, selectingHeaders } from "./HttpKeyspace.ts"
+import { FIELD_NAME, onlyKnown } from "./internal/options.ts"
 import * as Policy from "./internal/policy.ts"
 import { type StoredResponse, toResponse } from "./StoredResponse.ts"
 
@@ -86,6 +87,16 @@ const invalid = (reason: "url" | "header" | "option", message: string) =>
  * ```
  */
 export const make = (options: CachedFetchOptions): CachedFetch => {
+  onlyKnown("CachedFetch.make", options, [
+    "cache",
+    "keyspace",
+    "fetch",
+    "keyHeaders",
+    "freshness",
+    "shared",
+    "maxBodyBytes",
+    "onBackgroundError",
+  ])
   const { cache, keyspace } = options
   const upstream = options.fetch ?? globalThis.fetch
   const freshness = options.freshness ?? "keyspace"
@@ -95,6 +106,9 @@ export const make = (options: CachedFetchOptions): CachedFetch => {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   if (!Number.isSafeInteger(maxBody) || maxBody < 0)
     throw invalid("option", `maxBodyBytes must be a whole number of bytes ≥ 0, got ${maxBody}`)
+  for (const name of options.keyHeaders ?? [])
+    if (typeof name !== "string" || !FIELD_NAME.test(name))
+      throw invalid("header", `keyHeaders: ${JSON.stringify(name)} is not a header name`)
   const keyHeaders = [...new Set((options.keyHeaders ?? []).map((name) => name.toLowerCase()))].sort()
   const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => console.error(error))
   const entries = cache.keyspace(keyspace.entries)

@@ -8,6 +8,7 @@
  */
 import { Keyspace } from "@strata/core"
 import { type Duration, Schema } from "effect"
+import { onlyKnown } from "./internal/options.ts"
 import { StoredResponse } from "./StoredResponse.ts"
 
 /**
@@ -104,6 +105,7 @@ export const REFRESH_OUTCOME_MILLIS = 1_000
  * ```
  */
 export const make = (options: HttpKeyspaceOptions): HttpKeyspace => {
+  onlyKnown("HttpKeyspace.make", options, ["name", "ttl", "staleFor", "tags", "version"])
   const tags = options.tags
   const entries = Keyspace.make({
     name: options.name,

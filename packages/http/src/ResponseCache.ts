@@ -17,6 +17,7 @@ import type { StrataCache } from "@strata/core"
 import fresh from "fresh"
 import { InvalidHttpInput } from "./Errors.ts"
 import type { HttpKeyspace, RequestKey } from "./HttpKeyspace.ts"
+import { onlyKnown } from "./internal/options.ts"
 import * as Policy from "./internal/policy.ts"
 import * as Rules from "./internal/serverKey.ts"
 import { ageSeconds, type StoredResponse } from "./StoredResponse.ts"
@@ -102,6 +103,14 @@ const etagOf = (body: Uint8Array) => `"${createHash("sha1").update(body).digest(
  * ```
  */
 export const make = (options: ResponseCacheOptions): ResponseCache => {
+  onlyKnown("ResponseCache.make", options, [
+    "cache",
+    "keyspace",
+    "identity",
+    "statuses",
+    "maxBodyBytes",
+    "onStoreError",
+  ])
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0)
     throw new InvalidHttpInput({

@@ -70,3 +70,8 @@ export class InvalidCost extends Schema.TaggedError<InvalidCost>()("InvalidCost"
       : `The cost given to limiter "${this.limiter}" must be a whole number of at least 1, got ${typeof this.cost === "number" ? String(this.cost) : typeof this.cost}`
   }
 }
+
+/** A call on a rate limiter client after its `close()`: nothing was decided. */
+export class RateLimiterClosed extends Schema.TaggedError<RateLimiterClosed>()("RateLimiterClosed", {
+  message: Schema.String,
+}) {}

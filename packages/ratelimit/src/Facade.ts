@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect"
+import { InvalidLimiter, RateLimiterClosed } from "./Errors.ts"
 import * as MemoryRateStore from "./MemoryRateStore.ts"
 import * as RateLimiter from "./RateLimiter.ts"
 import { RateLimitStore, type Service } from "./RateLimitStore.ts"
@@ -47,6 +48,13 @@ export interface RateLimiterClient {
 export const createRateLimiter = async (
   options: CreateRateLimiterOptions = {},
 ): Promise<RateLimiterClient> => {
+  for (const name of Object.keys(options ?? {}))
+    if (name !== "store")
+      throw new InvalidLimiter({
+        limiter: "createRateLimiter",
+        reason: "option",
+        message: `unknown option ${JSON.stringify(name)}; the only option is store`,
+      })
   const runtime = ManagedRuntime.make(options.store ?? MemoryRateStore.layer())
   const built = await runtime.runPromiseExit(RateLimitStore.use(Effect.succeed))
   if (Exit.isFailure(built)) {
@@ -56,7 +64,7 @@ export const createRateLimiter = async (
   const store = built.value
   let closed = false
   const run = async <A, E>(effect: Effect.Effect<A, E, RateLimitStore>): Promise<A> => {
-    if (closed) throw new Error("the rate limiter client was closed")
+    if (closed) throw new RateLimiterClosed({ message: "the rate limiter client was closed" })
     const exit = await Effect.runPromiseExit(Effect.provideService(effect, RateLimitStore, store))
     if (Exit.isSuccess(exit)) return exit.value
     throw Cause.squash(exit.cause)

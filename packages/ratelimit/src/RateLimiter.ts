@@ -106,12 +106,31 @@ const isCount = (n: unknown): n is number => typeof n === "number" && Number.isS
  * negative, `NaN`), burst, or numbers too large to compute exactly, so a
  * wrong declaration fails when its module loads. See the module example.
  */
+const OPTIONS: ReadonlyArray<string> = [
+  "name",
+  "key",
+  "algorithm",
+  "limit",
+  "window",
+  "burst",
+  "onStoreFailure",
+  "timeoutMillis",
+  "insurance",
+]
+
 export const make = <KS extends Keyspace.AnySchema>(options: Options<KS>): RateLimiter<KS["Type"]> => {
   const { name } = options
   const invalid = (reason: InvalidLimiterReason, message: string) =>
     new InvalidLimiter({ limiter: String(name), reason, message })
   if (typeof name !== "string" || !NAME.test(name))
     throw invalid("name", `limiter name ${JSON.stringify(name)} must be 1 to 64 characters of [a-z0-9._-]`)
+  // A misspelt option (`onStoreFaliure`) must not quietly leave a limiter failing open or erroring.
+  for (const option of Object.keys(options))
+    if (!OPTIONS.includes(option))
+      throw invalid(
+        "option",
+        `unknown option ${JSON.stringify(option)}; the options are ${OPTIONS.join(", ")}`,
+      )
   if (!names.includes(options.algorithm))
     throw invalid(
       "algorithm",

@@ -1,5 +1,11 @@
 import { StoreUnavailable } from "@strata/core"
-import { createRateLimiter, InvalidCost, RateLimiter } from "@strata/ratelimit"
+import {
+  createRateLimiter,
+  InvalidCost,
+  InvalidLimiter,
+  RateLimiter,
+  RateLimiterClosed,
+} from "@strata/ratelimit"
 import { RedisRateStore } from "@strata/ratelimit/redis"
 import { RedisHarness } from "@strata/testkit/servers"
 import { Schema } from "effect"
@@ -25,7 +31,7 @@ describe("createRateLimiter", () => {
     expect((await limits.refund(Login, ip)).remaining).toBe(1)
     await expect(limits.consume(Login, ip, 3)).rejects.toBeInstanceOf(InvalidCost)
     await limits.close()
-    await expect(limits.consume(Login, ip)).rejects.toThrow("closed")
+    await expect(limits.consume(Login, ip)).rejects.toBeInstanceOf(RateLimiterClosed)
   })
 
   it("runs on Redis through a layer, and an unreachable Redis is a StoreUnavailable at creation", async () => {
@@ -43,5 +49,26 @@ describe("createRateLimiter", () => {
         store: RedisRateStore.layer({ url: `redis://127.0.0.1:${port}`, connectTimeoutMillis: 500 }),
       }),
     ).rejects.toBeInstanceOf(StoreUnavailable)
+  })
+})
+
+describe("misspelt options", () => {
+  it("an unknown option is InvalidLimiter (reason option) for RateLimiter.make and createRateLimiter", async () => {
+    const make = () =>
+      RateLimiter.make({
+        name: "typo",
+        key: Schema.String,
+        algorithm: "gcra",
+        limit: 5,
+        window: "1 second",
+        onStoreFaliure: "closed",
+      } as never)
+    expect(make).toThrow(InvalidLimiter)
+    try {
+      make()
+    } catch (error) {
+      expect((error as InvalidLimiter).reason).toBe("option")
+    }
+    await expect(createRateLimiter({ bogus: 1 } as never)).rejects.toBeInstanceOf(InvalidLimiter)
   })
 })
