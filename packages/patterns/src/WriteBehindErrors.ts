@@ -48,6 +48,9 @@ export class FlushIncomplete extends Schema.TaggedError<FlushIncomplete>()("Flus
   cause: Schema.optional(Schema.Defect()),
 }) {
   override get message(): string {
+    // The durable writer may not even reach its stream (Redis down): then it cannot list what is left.
+    if (this.remaining === 0 && this.cause !== undefined)
+      return `write-behind "${this.writer}" closed before its flush finished: it could not reach its source or its stream (${String((this.cause as { message?: unknown })?.message ?? this.cause)}); durable entries stay in the stream for the next flusher`
     return `write-behind "${this.writer}" closed with ${this.remaining} entries not flushed`
   }
 }

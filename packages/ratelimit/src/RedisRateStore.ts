@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import type { StoreUnavailable } from "@strata/core"
+import type { InvalidArgument, StoreUnavailable } from "@strata/core"
 import { RedisConnection } from "@strata/redis"
 import { Effect, Layer, type Scope } from "effect"
 import { LUA_PRELUDE, type Name } from "./Algorithm.ts"
@@ -96,11 +96,13 @@ export const fromConnection = (connection: RedisConnection.Connection, prefix = 
 }
 
 /**
- * Connects (see `RedisConnection.make`: fails with `StoreUnavailable`,
- * `reason: "startup"`, when Redis cannot be reached in time) and closes the
- * connection with the scope.
+ * Connects (see `RedisConnection.make`: fails with `InvalidArgument` for an
+ * unusable timeout and `StoreUnavailable`, `reason: "startup"`, when Redis
+ * cannot be reached in time) and closes the connection with the scope.
  */
-export const make = (options: Options): Effect.Effect<Service, StoreUnavailable, Scope.Scope> =>
+export const make = (
+  options: Options,
+): Effect.Effect<Service, StoreUnavailable | InvalidArgument, Scope.Scope> =>
   Effect.map(RedisConnection.make(options), (connection) => fromConnection(connection, options.prefix))
 
 /**
@@ -113,5 +115,5 @@ export const make = (options: Options): Effect.Effect<Service, StoreUnavailable,
  * )
  * ```
  */
-export const layer = (options: Options): Layer.Layer<RateLimitStore, StoreUnavailable> =>
+export const layer = (options: Options): Layer.Layer<RateLimitStore, StoreUnavailable | InvalidArgument> =>
   Layer.effect(RateLimitStore, make(options))

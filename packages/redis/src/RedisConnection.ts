@@ -8,11 +8,12 @@
  *
  * @since 0.1.0
  */
-import type { StoreUnavailable, Timeout } from "@strata/core"
+import type { InvalidArgument, StoreUnavailable, Timeout } from "@strata/core"
 import { Effect, type Scope } from "effect"
 import {
   type Client,
   type ConnectionOptions,
+  checkConnectionOptions,
   createClient,
   socketTimeoutOf,
   toStoreError,
@@ -47,11 +48,18 @@ export interface Connection {
 /**
  * Connects (waiting for `ready`, at most `connectTimeoutMillis`, default
  * 5,000 ms) and closes the connection when the scope closes. Fails with
- * `StoreUnavailable` (`reason: "startup"`) when the options are contradictory,
- * the server cannot be reached in time or refuses the credentials.
+ * `InvalidArgument` for an unusable timeout, and with `StoreUnavailable`
+ * (`reason: "startup"`) when the options are contradictory, the server
+ * cannot be reached in time or refuses the credentials.
  */
-export const make = (options: Options): Effect.Effect<Connection, StoreUnavailable, Scope.Scope> =>
+export const make = (
+  options: Options,
+): Effect.Effect<Connection, StoreUnavailable | InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
+    yield* Effect.try({
+      try: () => checkConnectionOptions(options),
+      catch: (error) => error as InvalidArgument,
+    })
     const client = yield* Effect.try({
       try: () => createClient(options),
       catch: (cause) => startupFailure("startup", (cause as Error).message, cause),

@@ -39,6 +39,7 @@ import type { Cluster } from "ioredis"
 import {
   type Client,
   type ConnectionOptions,
+  checkConnectionOptions,
   createClient,
   runScript,
   runScriptBuffer,
@@ -95,9 +96,7 @@ const isCluster = (client: Client): client is Cluster =>
 
 /** Checks the numeric options before anything connects; throws `InvalidArgument`. */
 const checkOptions = (options: Options) => {
-  Argument.optionalMillis("commandTimeoutMillis", options.commandTimeoutMillis, 500)
-  Argument.optionalMillis("connectTimeoutMillis", options.connectTimeoutMillis, 5_000)
-  Argument.optionalMillis("socketTimeoutMillis", options.socketTimeoutMillis, 0, true)
+  checkConnectionOptions(options)
   Argument.optionalMillis("tombstoneMillis", options.tombstoneMillis, 10_000)
   Argument.optionalMillis("generationRefreshMillis", options.generationRefreshMillis, 1_000)
 }

@@ -55,4 +55,19 @@ describe("RedisConnection", () => {
     )
     expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain('"_tag":"Timeout"')
   })
+
+  it("an unusable timeout is InvalidArgument before anything connects (not a startup failure)", async () => {
+    for (const options of [
+      { commandTimeoutMillis: -5 },
+      { connectTimeoutMillis: Number.NaN },
+      { socketTimeoutMillis: -1 },
+    ]) {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(RedisConnection.make({ url: server.url, ...options })),
+      )
+      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause), JSON.stringify(options)).toContain(
+        '"_tag":"InvalidArgument"',
+      )
+    }
+  })
 })

@@ -1,4 +1,4 @@
-import { StoreUnavailable, Timeout } from "@strata/core"
+import { Argument, StoreUnavailable, Timeout } from "@strata/core"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis"
 import * as Scripts from "../Scripts.ts"
 
@@ -69,6 +69,13 @@ const forced = (commandTimeout: number, connectTimeout: number) =>
     socketTimeout: undefined,
     lazyConnect: true,
   }) as const
+
+/** Checks the connection's numeric options before anything connects; throws `InvalidArgument`. */
+export const checkConnectionOptions = (options: ConnectionOptions): void => {
+  Argument.optionalMillis("commandTimeoutMillis", options.commandTimeoutMillis, 500)
+  Argument.optionalMillis("connectTimeoutMillis", options.connectTimeoutMillis, 5_000)
+  Argument.optionalMillis("socketTimeoutMillis", options.socketTimeoutMillis, 0, true)
+}
 
 /** How long a connection with calls in flight may stay silent before it is replaced (0: never). */
 export const socketTimeoutOf = (options: ConnectionOptions): number =>
