@@ -36,7 +36,7 @@ import { Store, type Service as StoreService } from "./Store.ts"
 
 export type { L1Options, LoadOptions, Options, WriteOptions } from "./CacheOptions.ts"
 
-export type { Loader, Service, Stats, UpdateError } from "./CacheService.ts"
+export type { LoadError, Loader, Service, Stats, UpdateError } from "./CacheService.ts"
 
 /**
  * The `Cache` service.

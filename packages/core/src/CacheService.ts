@@ -45,6 +45,24 @@ export interface Stats extends Readonly<Counts> {
 }
 
 /**
+ * How `getOrSet` and `getOrSetMany` fail: the loader's own `E`, their inputs
+ * (`InvalidKey`, `InvalidValue`, `EntryTooLarge`, `InvalidDuration`,
+ * `InvalidArgument`), a hard timeout (`Timeout`), a loader cycle
+ * (`LoaderCycle`) or a closed cache (`CacheClosed`). Store failures are not
+ * among them: a failing shared tier is a miss and the loader runs.
+ */
+export type LoadError<E> =
+  | E
+  | InvalidKey
+  | InvalidValue
+  | EntryTooLarge
+  | InvalidDuration
+  | InvalidArgument
+  | Timeout
+  | LoaderCycle
+  | CacheClosed
+
+/**
  * How `update` fails: its inputs (`InvalidKey`, `InvalidValue`,
  * `EntryTooLarge`, `InvalidDuration`, `InvalidArgument`), `f` throwing
  * (`LoaderFailed`), repeated conflicts (`UpdateConflict`), the shared tier
@@ -90,19 +108,7 @@ export interface Service {
     key: NoInfer<K>,
     loader: Loader<NoInfer<K>, NoInfer<V>, E, R>,
     options?: LoadOptions,
-  ) => Effect.Effect<
-    V,
-    | E
-    | InvalidKey
-    | InvalidValue
-    | EntryTooLarge
-    | InvalidDuration
-    | InvalidArgument
-    | Timeout
-    | LoaderCycle
-    | CacheClosed,
-    R
-  >
+  ) => Effect.Effect<V, LoadError<E>, R>
   /**
    * The fresh values of many keys, in order; on misses, calls `loadMany`
    * **once** with every key this process must load (after L1, and L2 in one
@@ -117,19 +123,7 @@ export interface Service {
     keys: ReadonlyArray<NoInfer<K>>,
     loadMany: (keys: ReadonlyArray<NoInfer<K>>) => Effect.Effect<ReadonlyArray<NoInfer<V> | undefined>, E, R>,
     options?: LoadOptions,
-  ) => Effect.Effect<
-    ReadonlyArray<Option.Option<V>>,
-    | E
-    | InvalidKey
-    | InvalidValue
-    | EntryTooLarge
-    | InvalidDuration
-    | InvalidArgument
-    | Timeout
-    | LoaderCycle
-    | CacheClosed,
-    R
-  >
+  ) => Effect.Effect<ReadonlyArray<Option.Option<V>>, LoadError<E>, R>
   /** Stores `value` under `key` (L2, then L1, then the bus). */
   readonly set: <K, V>(
     keyspace: Keyspace<K, V>,

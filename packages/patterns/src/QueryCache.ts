@@ -13,35 +13,13 @@
  *
  * @since 0.1.0
  */
-import type {
-  Cache,
-  CacheClosed,
-  EntryTooLarge,
-  InvalidArgument,
-  InvalidDuration,
-  InvalidKey,
-  InvalidValue,
-  Keyspace,
-  LoaderCycle,
-  StoreError,
-  StrataCache,
-  Timeout,
-} from "@strata/core"
+import type { Cache, CacheClosed, InvalidKey, Keyspace, StoreError, StrataCache } from "@strata/core"
 import { Cache as CacheService } from "@strata/core"
 import { Effect } from "effect"
 import { fromPromise, run } from "./internal/promise.ts"
 
 /** What a cached query can fail with: the query's own errors and the engine's. */
-export type QueryError<E> =
-  | E
-  | InvalidKey
-  | InvalidValue
-  | EntryTooLarge
-  | InvalidDuration
-  | Timeout
-  | LoaderCycle
-  | CacheClosed
-  | InvalidArgument
+export type QueryError<E> = Cache.LoadError<E>
 
 /** A cached query. */
 export interface QueryCache<P, A, E> {

@@ -34,17 +34,11 @@
 import {
   Cache,
   type CacheClosed,
-  type EntryTooLarge,
-  type InvalidArgument,
-  type InvalidDuration,
   type InvalidKey,
-  type InvalidValue,
   type Keyspace,
-  type LoaderCycle,
   type LoaderFailed,
   type StoreError,
   type StrataCache,
-  type Timeout,
 } from "@strata/core"
 import { Context, Effect, Exit, Option, Request, RequestResolver, Schema } from "effect"
 import * as NotFound from "./internal/notFound.ts"
@@ -89,17 +83,7 @@ export interface Options<K, V, E, R> extends WriteThrough.Options<K, V> {
 export type { NotFoundOptions } from "./internal/notFound.ts"
 
 /** What a read can fail with: the loader's own errors, the engine's, and {@link InvalidLoaderResult}. */
-export type ReadError<E> =
-  | E
-  | InvalidKey
-  | InvalidValue
-  | EntryTooLarge
-  | InvalidDuration
-  | InvalidArgument
-  | Timeout
-  | LoaderCycle
-  | InvalidLoaderResult
-  | CacheClosed
+export type ReadError<E> = Cache.LoadError<E> | InvalidLoaderResult
 
 /** A read-through repository over one keyspace. */
 export interface Repository<K, V, E> {

@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Option, Scope } from "effect"
-import { run } from "./internal/promise.ts"
+import { Effect, Option } from "effect"
+import { run, startScoped } from "./internal/promise.ts"
 import * as WriteBehind from "./WriteBehind.ts"
 import type { WriteBehindEvent } from "./WriteBehindEvent.ts"
 
@@ -53,27 +53,13 @@ export interface WriteBehindClient<K, V> {
 export const createWriteBehind = async <K, V>(
   options: CreateWriteBehindOptions<K, V>,
 ): Promise<WriteBehindClient<K, V>> => {
-  const scope = Effect.runSync(Scope.make())
   const flush = options.flush
-  const writer = await run(
-    Scope.provide(
-      WriteBehind.make<K, V, unknown, never>({
-        ...options,
-        flush: (batch) => Effect.tryPromise({ try: async () => flush(batch), catch: (cause) => cause }),
-      }),
-      scope,
-    ),
-  ).catch(async (error) => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    throw error
-  })
-  const close = async () => {
-    try {
-      await run(writer.close)
-    } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-    }
-  }
+  const { writer, close } = await startScoped(
+    WriteBehind.make<K, V, unknown, never>({
+      ...options,
+      flush: (batch) => Effect.tryPromise({ try: async () => flush(batch), catch: (cause) => cause }),
+    }),
+  )
   return {
     set: (key, value) => run(writer.set(key, value)),
     increment: (key, by) => run(writer.increment(key, by)),

@@ -5,7 +5,7 @@
  * throws becomes core's `LoaderFailed` with the thrown value as `cause`.
  */
 import { CacheClosed, LoaderFailed } from "@strata/core"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 
 /**
  * Runs `effect`; rejects with its typed error (squashed cause), never with a wrapper. Work interrupted
@@ -29,3 +29,27 @@ export const fromPromise =
       try: async () => f(input),
       catch: (cause) => new LoaderFailed({ keyspace, cause }),
     })
+
+/**
+ * Starts a writer the Promise forms own: `make` runs in a scope of its own
+ * (closed at once if it fails), and `close` runs the writer's own `close`,
+ * then closes that scope whatever it answered.
+ */
+export const startScoped = async <W extends { readonly close: Effect.Effect<void, unknown> }, E>(
+  make: Effect.Effect<W, E, Scope.Scope>,
+): Promise<{ readonly writer: W; readonly close: () => Promise<void> }> => {
+  const scope = Effect.runSync(Scope.make())
+  const closeScope = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  const writer = await run(Scope.provide(make, scope)).catch(async (error) => {
+    await closeScope()
+    throw error
+  })
+  const close = async () => {
+    try {
+      await run(writer.close)
+    } finally {
+      await closeScope()
+    }
+  }
+  return { writer, close }
+}

@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Scope } from "effect"
-import { run } from "../internal/promise.ts"
+import { Effect } from "effect"
+import { run, startScoped } from "../internal/promise.ts"
 import type { WriteBehindEvent } from "../WriteBehindEvent.ts"
 import * as WriteBehindStream from "./WriteBehindStream.ts"
 
@@ -44,27 +44,13 @@ export interface WriteBehindStreamClient<K, V> {
 export const createWriteBehindStream = async <K, V>(
   options: CreateWriteBehindStreamOptions<K, V>,
 ): Promise<WriteBehindStreamClient<K, V>> => {
-  const scope = Effect.runSync(Scope.make())
   const flush = options.flush
-  const writer = await run(
-    Scope.provide(
-      WriteBehindStream.make<K, V, unknown, never>({
-        ...options,
-        flush: (batch) => Effect.tryPromise({ try: async () => flush(batch), catch: (cause) => cause }),
-      }),
-      scope,
-    ),
-  ).catch(async (error) => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    throw error
-  })
-  const close = async () => {
-    try {
-      await run(writer.close)
-    } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-    }
-  }
+  const { writer, close } = await startScoped(
+    WriteBehindStream.make<K, V, unknown, never>({
+      ...options,
+      flush: (batch) => Effect.tryPromise({ try: async () => flush(batch), catch: (cause) => cause }),
+    }),
+  )
   return {
     set: (key, value) => run(writer.set(key, value)),
     stats: writer.stats,
