@@ -11,12 +11,22 @@
  *
  * @since 0.1.0
  */
-import { Result, Schema, SchemaAST } from "effect"
+import { Cause, Result, Schema, SchemaAST } from "effect"
 import { InvalidValue } from "./Errors.ts"
 import * as Msgpack from "./internal/msgpack.ts"
 import type { Keyspace } from "./Keyspace.ts"
 
 /** The envelope format this build writes and reads. */
+/**
+ * What a getter or proxy trap threw while a schema read the value: Effect's
+ * schema runner wraps it in its own error, with the user's as a `Cause`.
+ */
+const readFailure = (error: unknown): string => {
+  const wrapped = error instanceof Error && error.cause !== undefined ? error.cause : error
+  const original = Cause.isCause(wrapped) ? Cause.squash(wrapped) : wrapped
+  return original instanceof Error ? original.message : String(original)
+}
+
 export const FORMAT = 1
 
 /**
@@ -114,7 +124,7 @@ export const encodeValue = <K, V>(
     return Result.fail(
       new InvalidValue({
         keyspace: keyspace.id,
-        message: `the value could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        message: `the value could not be read: ${readFailure(error)}`,
       }),
     )
   }

@@ -106,6 +106,19 @@ export interface Options<KS extends AnySchema, VS extends AnySchema> {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
+/** The options `make` and `counter` take (a counter's `value` is set by `counter`). */
+const OPTIONS: ReadonlyArray<string> = [
+  "name",
+  "key",
+  "value",
+  "ttl",
+  "staleFor",
+  "tags",
+  "version",
+  "hashTag",
+  "earlyRefresh",
+]
+
 /** Most scalar keys a keyspace remembers the lookup encoding of (see `lookupKey`). */
 const LOOKUP_MEMO = 10_000
 
@@ -119,6 +132,12 @@ const build = <K, V>(
       message: `Keyspace name ${JSON.stringify(name)} is invalid: use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit`,
     })
   }
+  // A misspelt option (`staleFr`) must not quietly leave a keyspace without its grace window.
+  for (const option of Object.keys(options))
+    if (!OPTIONS.includes(option))
+      throw new InvalidKeyspace({
+        message: `Keyspace "${name}": unknown option ${JSON.stringify(option)}; the options are ${OPTIONS.join(", ")}`,
+      })
   const version = options.version ?? 1
   if (!Number.isSafeInteger(version) || version < 1) {
     throw new InvalidKeyspace({

@@ -185,3 +185,14 @@ describe("a key that cannot be read", () => {
     }
   })
 })
+
+describe("misspelt keyspace options", () => {
+  it("an unknown option is InvalidKeyspace at declaration, for make and counter", () => {
+    const base = { name: "ks.typo", key: Schema.String, value: Schema.String, ttl: "1 minute" } as const
+    expect(() => Keyspace.make({ ...base, staleFr: "1 day" } as never)).toThrow(InvalidKeyspace)
+    expect(() =>
+      Keyspace.counter({ name: "ks.count", key: Schema.String, ttl: "1 minute", tll: 5 } as never),
+    ).toThrow(InvalidKeyspace)
+    expect(() => Keyspace.make({ ...base, staleFor: "1 day" })).not.toThrow()
+  })
+})

@@ -30,7 +30,13 @@ import { Argument, Bus, BusUnavailable, CacheMetrics, type InvalidArgument } fro
 import { Effect, Layer, Metric } from "effect"
 import type { Cluster } from "ioredis"
 import * as BusEnvelope from "./internal/busEnvelope.ts"
-import { type ConnectionOptions, createClient, socketTimeoutOf } from "./internal/connection.ts"
+import {
+  type ConnectionOptions,
+  checkConnectionOptions,
+  createClient,
+  onlyKnownOptions,
+  socketTimeoutOf,
+} from "./internal/connection.ts"
 import * as Liveness from "./internal/liveness.ts"
 import * as Outbox from "./internal/outbox.ts"
 import { busSubscribers } from "./internal/registry.ts"
@@ -93,8 +99,14 @@ const nodeForSlot = async (cluster: Cluster, slot: number): Promise<{ host: stri
 
 /** Checks the numeric options before anything connects; throws `InvalidArgument`. */
 const checkOptions = (options: Options) => {
-  Argument.optionalMillis("commandTimeoutMillis", options.commandTimeoutMillis, 500)
-  Argument.optionalMillis("socketTimeoutMillis", options.socketTimeoutMillis, 0, true)
+  onlyKnownOptions(options, [
+    "channel",
+    "heartbeatMillis",
+    "heartbeatTimeoutMillis",
+    "retryQueueLimit",
+    "retryIntervalMillis",
+  ])
+  checkConnectionOptions(options)
   return {
     connectTimeout: Argument.optionalMillis("connectTimeoutMillis", options.connectTimeoutMillis, 5_000),
     heartbeatMillis: Argument.optionalMillis("heartbeatMillis", options.heartbeatMillis, 100),

@@ -41,6 +41,7 @@ import {
   type ConnectionOptions,
   checkConnectionOptions,
   createClient,
+  onlyKnownOptions,
   runScript,
   runScriptBuffer,
   socketTimeoutOf,
@@ -96,6 +97,7 @@ const isCluster = (client: Client): client is Cluster =>
 
 /** Checks the numeric options before anything connects; throws `InvalidArgument`. */
 const checkOptions = (options: Options) => {
+  onlyKnownOptions(options, ["prefix", "tombstoneMillis", "generationRefreshMillis"])
   checkConnectionOptions(options)
   Argument.optionalMillis("tombstoneMillis", options.tombstoneMillis, 10_000)
   Argument.optionalMillis("generationRefreshMillis", options.generationRefreshMillis, 1_000)

@@ -1,6 +1,6 @@
-import { RedisConnection } from "@strata/redis"
+import { RedisBus, RedisConnection, RedisStore } from "@strata/redis"
 import { RedisHarness } from "@strata/testkit"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, type Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 
 let server: RedisHarness.RedisServer
@@ -69,5 +69,23 @@ describe("RedisConnection", () => {
         '"_tag":"InvalidArgument"',
       )
     }
+  })
+})
+
+describe("where and how to connect", () => {
+  it("a misspelt store or bus option is InvalidArgument; no url, redis or cluster is a startup failure, not 127.0.0.1:6379", async () => {
+    const tagOf = async (effect: Effect.Effect<unknown, unknown, Scope.Scope>) => {
+      const exit = await Effect.runPromiseExit(Effect.scoped(effect))
+      return Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"
+    }
+    expect(await tagOf(RedisStore.make({ url: server.url, commandTimeoutMilis: 5 } as never))).toContain(
+      '"_tag":"InvalidArgument"',
+    )
+    expect(await tagOf(RedisBus.make({ url: server.url, chanel: "x" } as never))).toContain(
+      '"_tag":"InvalidArgument"',
+    )
+    const nowhere = await tagOf(RedisStore.make({ urll: server.url } as never))
+    expect(nowhere).toContain('"_tag":"InvalidArgument"')
+    expect(await tagOf(RedisStore.make({ connectTimeoutMillis: 300 }))).toContain('"reason":"startup"')
   })
 })

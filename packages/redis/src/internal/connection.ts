@@ -1,4 +1,4 @@
-import { Argument, StoreUnavailable, Timeout } from "@strata/core"
+import { Argument, InvalidArgument, StoreUnavailable, Timeout } from "@strata/core"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis"
 import * as Scripts from "../Scripts.ts"
 
@@ -70,6 +70,28 @@ const forced = (commandTimeout: number, connectTimeout: number) =>
     lazyConnect: true,
   }) as const
 
+const CONNECTION_OPTIONS = [
+  "url",
+  "redis",
+  "cluster",
+  "commandTimeoutMillis",
+  "connectTimeoutMillis",
+  "socketTimeoutMillis",
+]
+
+/**
+ * Refuses an option the store or the bus does not know (a misspelt timeout
+ * or channel would silently fall back to its default): `InvalidArgument`.
+ */
+export const onlyKnownOptions = (options: object, own: ReadonlyArray<string>): void => {
+  for (const name of Object.keys(options))
+    if (!CONNECTION_OPTIONS.includes(name) && !own.includes(name))
+      throw new InvalidArgument({
+        argument: name,
+        message: `unknown option ${JSON.stringify(name)}; the options are ${[...CONNECTION_OPTIONS, ...own].join(", ")}`,
+      })
+}
+
 /** Checks the connection's numeric options before anything connects; throws `InvalidArgument`. */
 export const checkConnectionOptions = (options: ConnectionOptions): void => {
   Argument.optionalMillis("commandTimeoutMillis", options.commandTimeoutMillis, 500)
@@ -90,6 +112,8 @@ export const createClient = (options: ConnectionOptions): Client => {
   const commandTimeout = options.commandTimeoutMillis ?? 500
   const connectTimeout = options.connectTimeoutMillis ?? 5_000
   const chosen = [options.url, options.redis, options.cluster].filter((o) => o !== undefined).length
+  // Without one, ioredis would quietly connect to 127.0.0.1:6379, which may be someone else's Redis.
+  if (chosen === 0) throw new Error("give one of `url`, `redis` or `cluster`: where Redis is")
   if (
     chosen > 1 &&
     !(options.url !== undefined && options.redis !== undefined && options.cluster === undefined)

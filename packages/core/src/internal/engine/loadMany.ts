@@ -261,7 +261,7 @@ export const make = (
       if (!Array.isArray(keys))
         return yield* new InvalidArgument({
           argument: "getOrSetMany.keys",
-          message: "getOrSetMany takes an array of keys",
+          message: "a batch of keys must be an array",
         })
       if (typeof loadMany !== "function")
         return yield* new InvalidArgument({
