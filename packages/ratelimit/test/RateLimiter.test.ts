@@ -211,4 +211,59 @@ describe("window bounds", () => {
     expect(fixedAdmitted).toBe(20)
     expect(logAdmitted).toBe(10)
   })
+
+  it("sliding window counter: a burst at the end of one window then steady requests never pass the limit within a window", () => {
+    // The case that let the two-count estimate admit 19 for a limit of 10.
+    const params = { limit: 10, windowMillis: 1_000, burst: 10 }
+    const counter = driven("sliding-window", params)
+    const base = 1_700_000_000_000
+    const admittedAt: Array<number> = []
+    for (let t = 990; t < 3_000; t += 10) {
+      counter.at(base + t)
+      for (let i = 0; i < (t === 990 ? 10 : 1); i++) if (counter.consume("k", 1).allowed) admittedAt.push(t)
+    }
+    const worst = Math.max(...admittedAt.map((t) => admittedAt.filter((u) => u > t - 1_000 && u <= t).length))
+    expect(worst).toBe(10)
+    // The sliding log admits 21 here: each request counts up to a tenth of a window longer.
+    expect(admittedAt.length).toBe(20)
+  })
+
+  it("sliding log and sliding window counter: within any window ms, never more than the limit (random arrivals, costs and refunds)", () => {
+    for (const algorithm of ["sliding-log", "sliding-window"] as const) {
+      fc.assert(
+        fc.property(
+          paramsArbitrary(algorithm),
+          fc.array(
+            fc.record({
+              dt: fc.integer({ min: 0, max: 30 }),
+              cost: fc.integer({ min: 1, max: 5 }),
+              refund: fc.boolean(),
+            }),
+            { maxLength: 80 },
+          ),
+          (params, requests) => {
+            const limiter = driven(algorithm, params)
+            const counted: Array<{ at: number; cost: number }> = []
+            let t = 1_700_000_000_000
+            for (const { dt, cost, refund } of requests) {
+              t += dt
+              limiter.at(t)
+              if (cost > params.limit) continue
+              if (limiter.consume("k", cost).allowed) {
+                counted.push({ at: t, cost })
+                // A refund right after its consume takes it back: it no longer counts.
+                if (refund) {
+                  limiter.refund("k", cost)
+                  counted.pop()
+                }
+              }
+              const inWindow = counted.filter((a) => a.at > t - params.windowMillis)
+              expect(inWindow.reduce((n, a) => n + a.cost, 0)).toBeLessThanOrEqual(params.limit)
+            }
+          },
+        ),
+        { numRuns: 300 },
+      )
+    }
+  })
 })

@@ -38,14 +38,10 @@ export const admits = (
     case "sliding-log":
       return sum(history, (a) => a.at > t - w) + cost <= limit
     case "sliding-window": {
-      const window = Math.floor(t / w)
-      const current = sum(history, (a) => Math.floor(a.at / w) === window)
-      const previous = sum(history, (a) => Math.floor(a.at / w) === window - 1)
-      const elapsed = BigInt(t - window * w)
-      // previous × (w − elapsed)/w + current + cost <= limit, multiplied by w.
-      return (
-        BigInt(previous) * (BigInt(w) - elapsed) + BigInt(current + cost) * BigInt(w) <= BigInt(limit * w)
-      )
+      // Buckets of ceil(w / 10) ms; every bucket that overlaps (t − w, t] counts whole.
+      const width = Math.ceil(w / 10)
+      const oldest = Math.floor((t - w + 1) / width)
+      return sum(history, (a) => Math.floor(a.at / width) >= oldest) + cost <= limit
     }
     case "token-bucket": {
       // Tokens as a BigInt count of 1/w tokens: a ms refills `limit` of them.
