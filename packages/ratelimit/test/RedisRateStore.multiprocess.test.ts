@@ -101,15 +101,21 @@ describe("three processes, one key, one Redis", () => {
         key: "killed",
         limit: 1_000,
         windowMillis: 60_000,
-        requests: 5_000,
+        // Far more than it can send before the kill (5,000 took under 300 ms on a quiet machine).
+        requests: 10_000_000,
         concurrency: 8,
       })
       .catch(() => "killed")
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Kill it once it is writing the key, not after a guessed delay.
+    const key = "rl:sliding-log:t.sliding-log:v1:'killed'"
+    for (let waited = 0; (await redis.inspect.exists(key)) === 0 && waited < 10_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
     victim.kill()
     expect(await pending).toBe("killed")
     const keys = await redis.inspect.keys("rl:*")
-    expect(keys).toContain("rl:sliding-log:t.sliding-log:v1:'killed'")
+    expect(keys).toContain(key)
     const ttls = await Promise.all(keys.map((k) => redis.inspect.pttl(k)))
     expect(ttls.filter((t) => t === -1)).toEqual([])
   })
