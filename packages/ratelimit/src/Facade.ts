@@ -16,8 +16,12 @@
  *
  * @since 0.1.0
  */
+
+import type { StoreError } from "@strata/core"
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect"
+import type { Outcome } from "./Algorithm.ts"
 import { InvalidLimiter, RateLimiterClosed } from "./Errors.ts"
+import { fromStore, onFailure, stepOf } from "./internal/decide.ts"
 import * as MemoryRateStore from "./MemoryRateStore.ts"
 import * as RateLimiter from "./RateLimiter.ts"
 import { RateLimitStore, type Service } from "./RateLimitStore.ts"
@@ -69,10 +73,39 @@ export const createRateLimiter = async (
     if (Exit.isSuccess(exit)) return exit.value
     throw Cause.squash(exit.cause)
   }
+  const applyPromise = store.applyPromise
+  /**
+   * A decision straight from a store that answers with a Promise (Redis): no
+   * Effect run unless the store fails (then the limiter's onStoreFailure, as
+   * in RateLimiter.consume). A limiter with timeoutMillis takes the Effect path.
+   */
+  const decide = async <K>(
+    limiter: RateLimiter.RateLimiter<K>,
+    key: K,
+    op: "consume" | "refund",
+    amount: unknown,
+  ) => {
+    if (applyPromise === undefined || limiter.timeoutMillis !== undefined)
+      return run(
+        op === "consume"
+          ? RateLimiter.consume(limiter, key, amount as number)
+          : RateLimiter.refund(limiter, key, amount as number),
+      )
+    if (closed) throw new RateLimiterClosed({ message: "the rate limiter client was closed" })
+    const step = stepOf(limiter, key, op, amount)
+    if (!("algorithm" in step)) throw step
+    let outcome: Outcome
+    try {
+      outcome = await applyPromise(step)
+    } catch (error) {
+      return run(onFailure(limiter, step, error as StoreError))
+    }
+    return fromStore(limiter, outcome)
+  }
   return {
     store,
-    consume: (limiter, key, cost = 1) => run(RateLimiter.consume(limiter, key, cost)),
-    refund: (limiter, key, amount = 1) => run(RateLimiter.refund(limiter, key, amount)),
+    consume: (limiter, key, cost = 1) => decide(limiter, key, "consume", cost),
+    refund: (limiter, key, amount = 1) => decide(limiter, key, "refund", amount),
     close: async () => {
       closed = true
       await runtime.dispose()

@@ -29,6 +29,12 @@ export interface Service {
   readonly name: string
   /** Applies `step` atomically. Fails with `StoreUnavailable` or `Timeout` when the store cannot answer. */
   readonly apply: (step: Step) => Effect.Effect<Outcome, StoreError>
+  /**
+   * Optional: `apply` as a Promise rejecting with the same typed errors. The
+   * Promise facade calls it when present (and the limiter has no
+   * `timeoutMillis`), saving an Effect run per decision.
+   */
+  readonly applyPromise?: ((step: Step) => Promise<Outcome>) | undefined
 }
 
 /** The rate-limit store service, provided by `MemoryRateStore.layer` or `RedisRateStore.layer`. */

@@ -30,7 +30,8 @@ import { type InvalidKey, Keyspace, type StoreError, Timeout } from "@strata/cor
 import { type Duration, Effect, Schema } from "effect"
 import type { Name, Outcome, Params } from "./Algorithm.ts"
 import { names } from "./Algorithm.ts"
-import { InvalidCost, InvalidLimiter, type InvalidLimiterReason } from "./Errors.ts"
+import { type InvalidCost, InvalidLimiter, type InvalidLimiterReason } from "./Errors.ts"
+import { fromStore, isCount, onFailure, stepOf } from "./internal/decide.ts"
 import * as MemoryRateStore from "./MemoryRateStore.ts"
 import { RateLimitStore, type Service } from "./RateLimitStore.ts"
 
@@ -97,8 +98,6 @@ export interface Decision extends Outcome {
   /** `"store"`, or how a store failure was handled: `"fail-open"`, `"fail-closed"`, `"insurance"`. */
   readonly source: "store" | "fail-open" | "fail-closed" | "insurance"
 }
-
-const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 1
 
 /**
  * Declares a limiter. Throws `InvalidLimiter` (with a `reason`) for a bad
@@ -204,13 +203,6 @@ export const make = <KS extends Keyspace.AnySchema>(options: Options<KS>): RateL
   }
 }
 
-const checkCost = (limiter: RateLimiter<any>, cost: unknown): InvalidCost | undefined =>
-  !isCount(cost)
-    ? new InvalidCost({ limiter: limiter.name, reason: "not-a-count", cost, capacity: limiter.capacity })
-    : cost > limiter.capacity
-      ? new InvalidCost({ limiter: limiter.name, reason: "over-capacity", cost, capacity: limiter.capacity })
-      : undefined
-
 const run = <K>(
   limiter: RateLimiter<K>,
   key: K,
@@ -218,21 +210,8 @@ const run = <K>(
   amount: unknown,
 ): Effect.Effect<Decision, InvalidKey | InvalidCost | StoreError, RateLimitStore> =>
   Effect.suspend((): Effect.Effect<Decision, InvalidKey | InvalidCost | StoreError, RateLimitStore> => {
-    const bad = checkCost(limiter, amount)
-    if (bad !== undefined) return Effect.fail(bad)
-    let storeKey: string
-    try {
-      storeKey = limiter.storeKey(key)
-    } catch (error) {
-      return Effect.fail(error as InvalidKey)
-    }
-    const step = {
-      algorithm: limiter.algorithm,
-      key: storeKey,
-      op,
-      amount: amount as number,
-      params: limiter.params,
-    }
+    const step = stepOf(limiter, key, op, amount)
+    if (!("algorithm" in step)) return Effect.fail(step)
     const decided = RateLimitStore.use((store) => store.apply(step))
     const bounded =
       limiter.timeoutMillis === undefined
@@ -244,47 +223,11 @@ const run = <K>(
                 new Timeout({ operation: `ratelimit ${op} ${limiter.name}`, millis: limiter.timeoutMillis! }),
               ),
           })
-    const fromStore = Effect.map(
-      bounded,
-      (outcome): Decision => ({ ...outcome, limit: limiter.capacity, source: "store" }),
+    return Effect.catch(
+      Effect.map(bounded, (outcome) => fromStore(limiter, outcome)),
+      (error: StoreError) => onFailure(limiter, step, error),
     )
-    return Effect.catch(fromStore, (error: StoreError) => onFailure(limiter, step, error))
   })
-
-const onFailure = (
-  limiter: RateLimiter<any>,
-  step: { readonly key: string; readonly op: "consume" | "refund"; readonly amount: number },
-  error: StoreError,
-): Effect.Effect<Decision, StoreError> => {
-  const insurance = limiter.insurance
-  if (insurance !== undefined) {
-    const amount = Math.min(step.amount, insurance.params.burst)
-    return Effect.map(
-      insurance.store.apply({ ...step, algorithm: limiter.algorithm, amount, params: insurance.params }),
-      (outcome): Decision => ({ ...outcome, limit: insurance.params.burst, source: "insurance" }),
-    )
-  }
-  if (limiter.onStoreFailure === "error" || step.op === "refund") return Effect.fail(error)
-  const now = Date.now()
-  if (limiter.onStoreFailure === "open")
-    return Effect.succeed({
-      allowed: true,
-      limit: limiter.capacity,
-      remaining: limiter.capacity - step.amount,
-      resetAt: now,
-      retryAfter: 0,
-      source: "fail-open",
-    })
-  const wait = Math.min(1_000, limiter.params.windowMillis)
-  return Effect.succeed({
-    allowed: false,
-    limit: limiter.capacity,
-    remaining: 0,
-    resetAt: now + wait,
-    retryAfter: wait,
-    source: "fail-closed",
-  })
-}
 
 /**
  * Asks whether a request of `cost` units (default 1) by `key` may pass, and

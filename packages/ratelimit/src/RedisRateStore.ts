@@ -29,9 +29,9 @@
 import type { InvalidArgument, StoreUnavailable } from "@strata/core"
 import { RedisConnection } from "@strata/redis"
 import { Effect, Layer, type Scope } from "effect"
-import { LUA_PRELUDE, type Name } from "./Algorithm.ts"
+import { luaScript, type Name, names, type Outcome } from "./Algorithm.ts"
 import { byName } from "./algorithms/index.ts"
-import { RateLimitStore, type Service } from "./RateLimitStore.ts"
+import { RateLimitStore, type Service, type Step } from "./RateLimitStore.ts"
 
 /** The options of {@link make}: a `RedisConnection` (url, redis or cluster; timeouts) and a key prefix. */
 export type Options = RedisConnection.Options & {
@@ -48,8 +48,14 @@ const commandOf: Readonly<Record<Name, string>> = {
   gcra: "strataRateGcra",
 }
 
+/** Each algorithm's operation name in errors. */
+const operationOf = Object.fromEntries(names.map((name) => [name, `ratelimit ${name}`])) as Record<
+  Name,
+  string
+>
+
 /** The full Lua source of an algorithm's script (for inspection and for benchmarks). */
-export const scriptOf = (algorithm: Name): string => `${LUA_PRELUDE}${byName[algorithm].lua}`
+export const scriptOf = (algorithm: Name): string => luaScript(byName[algorithm].lua)
 
 type Reply = [allowed: number, remaining: number, resetAt: number, retryAfter: number]
 type ScriptCall = (
@@ -69,31 +75,28 @@ export const fromConnection = (connection: RedisConnection.Connection, prefix = 
   const client = connection.client
   for (const name of Object.keys(commandOf) as Array<Name>)
     client.defineCommand(commandOf[name], { lua: scriptOf(name), numberOfKeys: 1 })
-  const commands = client as unknown as Record<string, ScriptCall>
+  const send = (step: Step) => (redis: unknown) =>
+    (redis as Record<string, ScriptCall>)[commandOf[step.algorithm]]!(
+      `${prefix}${step.algorithm}:${step.key}`,
+      step.op === "consume" ? "c" : "r",
+      step.amount,
+      step.params.limit,
+      step.params.windowMillis,
+      step.params.burst,
+    )
   return {
     name: "redis",
-    apply: (step) =>
-      connection
-        .call(`ratelimit ${step.algorithm}`, () =>
-          commands[commandOf[step.algorithm]]!(
-            `${prefix}${step.algorithm}:${step.key}`,
-            step.op === "consume" ? "c" : "r",
-            step.amount,
-            step.params.limit,
-            step.params.windowMillis,
-            step.params.burst,
-          ),
-        )
-        .pipe(
-          Effect.map(([allowed, remaining, resetAt, retryAfter]) => ({
-            allowed: allowed === 1,
-            remaining,
-            resetAt,
-            retryAfter,
-          })),
-        ),
+    apply: (step) => connection.call(operationOf[step.algorithm], send(step)).pipe(Effect.map(toOutcome)),
+    applyPromise: (step) => connection.run(operationOf[step.algorithm], send(step)).then(toOutcome),
   }
 }
+
+const toOutcome = ([allowed, remaining, resetAt, retryAfter]: Reply): Outcome => ({
+  allowed: allowed === 1,
+  remaining,
+  resetAt,
+  retryAfter,
+})
 
 /**
  * Connects (see `RedisConnection.make`: fails with `InvalidArgument` for an

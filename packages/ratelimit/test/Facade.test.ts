@@ -1,4 +1,4 @@
-import { StoreUnavailable } from "@strata/core"
+import { InvalidKey, StoreUnavailable } from "@strata/core"
 import {
   createRateLimiter,
   InvalidCost,
@@ -49,6 +49,47 @@ describe("createRateLimiter", () => {
         store: RedisRateStore.layer({ url: `redis://127.0.0.1:${port}`, connectTimeoutMillis: 500 }),
       }),
     ).rejects.toBeInstanceOf(StoreUnavailable)
+  })
+})
+
+describe("createRateLimiter on Redis (decisions without an Effect run)", () => {
+  const limiter = (onStoreFailure: "error" | "open" | "closed") =>
+    RateLimiter.make({
+      name: `api.${onStoreFailure}`,
+      key: Schema.String,
+      algorithm: "fixed-window",
+      limit: 3,
+      window: "1 minute",
+      onStoreFailure,
+    })
+
+  it("rejects bad input typed, decides from Redis, and handles a killed Redis as each limiter declares", async () => {
+    const server = await RedisHarness.startRedis()
+    const limits = await createRateLimiter({
+      store: RedisRateStore.layer({ url: server.url, commandTimeoutMillis: 300 }),
+    })
+    try {
+      const [error, open, closed] = [limiter("error"), limiter("open"), limiter("closed")]
+      await expect(limits.consume(error, "u", 4)).rejects.toBeInstanceOf(InvalidCost)
+      await expect(limits.consume(error, 42 as never)).rejects.toBeInstanceOf(InvalidKey)
+      expect(await limits.consume(error, "u", 3)).toMatchObject({
+        allowed: true,
+        remaining: 0,
+        source: "store",
+      })
+      expect(await limits.consume(error, "u")).toMatchObject({ allowed: false, source: "store" })
+      expect(await limits.refund(error, "u", 2)).toMatchObject({ remaining: 2, source: "store" })
+      await server.kill()
+      await expect(limits.consume(error, "u")).rejects.toBeInstanceOf(StoreUnavailable)
+      expect(await limits.consume(open, "u")).toMatchObject({ allowed: true, source: "fail-open" })
+      expect(await limits.consume(closed, "u")).toMatchObject({ allowed: false, source: "fail-closed" })
+      // A refund is never failed open or closed.
+      await expect(limits.refund(open, "u")).rejects.toBeInstanceOf(StoreUnavailable)
+    } finally {
+      await limits.close()
+      await RedisHarness.stopAll([server])
+    }
+    await expect(limits.consume(limiter("open"), "u")).rejects.toBeInstanceOf(RateLimiterClosed)
   })
 })
 

@@ -43,6 +43,12 @@ export interface Connection {
     operation: string,
     f: (client: RedisClient) => Promise<A>,
   ) => Effect.Effect<A, StoreUnavailable | Timeout>
+  /**
+   * {@link Connection.call} as a Promise that rejects with the same typed
+   * errors: for hot paths of Promise APIs, which would otherwise pay for an
+   * Effect run per command.
+   */
+  readonly run: <A>(operation: string, f: (client: RedisClient) => Promise<A>) => Promise<A>
 }
 
 /**
@@ -84,5 +90,11 @@ export const make = (
           try: () => liveness.track(() => f(client)),
           catch: toStoreError(operation, commandTimeout),
         }),
+      run: (operation, f) =>
+        liveness
+          .track(() => f(client))
+          .catch((error: unknown) => {
+            throw toStoreError(operation, commandTimeout)(error)
+          }),
     } satisfies Connection
   })

