@@ -75,8 +75,13 @@ describe("WriteBehindStream on a Redis Cluster", () => {
             yield* appender.set(1, 11)
             yield* appender.set(2, 20)
             const before = [yield* appender.get(1), yield* appender.get(2)]
-            yield* WriteBehindStream.make({ ...options(stream), flush, flushIntervalMillis: 20 })
-            yield* Effect.promise(() => waitFor(() => batches.flat().length >= 2))
+            const flusher = yield* WriteBehindStream.make({
+              ...options(stream),
+              flush,
+              flushIntervalMillis: 20,
+            })
+            // All three entries flushed and acknowledged.
+            yield* Effect.promise(() => waitFor(() => flusher.stats().flushedEntries === 3))
             const after = [yield* appender.get(1), yield* appender.get(2)]
             return { before, after, kept: appender.stats().pending }
           }),
@@ -131,7 +136,7 @@ describe("WriteBehindStream on a Redis Cluster", () => {
             claimIdleMillis: 300,
             flushIntervalMillis: 20,
           })
-          yield* Effect.promise(() => waitFor(() => batches.flat().length === 4))
+          yield* Effect.promise(() => waitFor(() => rescuer.stats().flushedEntries === 4))
           return rescuer.stats().claimed
         }),
       ),

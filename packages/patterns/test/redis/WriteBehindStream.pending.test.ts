@@ -87,7 +87,9 @@ describe("WriteBehindStream.get: the writer reads its own pending writes", () =>
           const after = await run(
             Effect.gen(function* () {
               const writer = yield* WriteBehindStream.make({ ...common, flusher: ownFlusher })
-              if (!ownFlusher) yield* WriteBehindStream.make({ ...common, consumer: "other-process" })
+              const flusher = ownFlusher
+                ? writer
+                : yield* WriteBehindStream.make({ ...common, consumer: "other-process" })
               for (const [key, value, pause] of ops) {
                 yield* writer.set(key, value)
                 last.set(key, value)
@@ -97,12 +99,14 @@ describe("WriteBehindStream.get: the writer reads its own pending writes", () =>
                   expect(Option.getOrElse(pending, () => source.value(k))).toBe(v)
                 }
               }
-              // Last write wins: once flushed, the source holds each key's last value.
-              yield* until(() => [...last].every(([k, v]) => source.value(k) === v))
+              // Every write flushed and acknowledged (the source is written before the acknowledgement).
+              yield* until(() => flusher.stats().flushedEntries === ops.length)
               const gets = yield* Effect.forEach([...last.keys()], (k) => writer.get(k))
               return { gets, pending: writer.stats().pending }
             }),
           )
+          // Last write wins: the source holds each key's last value.
+          expect(new Map([...last.keys()].map((k) => [k, source.value(k)]))).toEqual(last)
           expect(after.gets.every(Option.isNone)).toBe(true)
           // Nothing is held for flushed writes: the memory is released.
           expect(after.pending).toBe(0)
