@@ -22,8 +22,10 @@ describe("write-behind and session samples", () => {
     })
   })
 
-  it("durable write-behind: flushed from the stream, and a replay of the same version changes nothing", async () => {
+  it("durable write-behind: its own write read back, flushed from the stream, and a replay of the same version changes nothing", async () => {
     expect(await WriteBehindDurable.main(server.url)).toEqual({
+      seen: 1_700_000_060_000,
+      pendingAfterFlush: false,
       lastSeen: 1_700_000_060_000,
       ignored: 1,
       stats: 1,

@@ -1,6 +1,6 @@
 import { Keyspace } from "@strata/core"
 import { WriteBehindStream } from "@strata/patterns/redis"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 
 const LastSeen = Keyspace.make({
   name: "user.last-seen",
@@ -46,13 +46,26 @@ export const main = (url: string) =>
         // Durable when set returns: the write is in Redis, flushed by whichever process gets it.
         const version = yield* writer.set(42, 1_700_000_060_000)
         // #endregion writer
+        // #region read
+        // Read your own writes: this writer's pending value first (until a flush of it is
+        // acknowledged, by any process), else the source of truth (or the cache in front of it).
+        const seen = Option.getOrElse(yield* writer.get(42), () => rows.get(42)?.lastSeen)
+        // #endregion read
         // Flushed and acknowledged (the stats count an entry after its XACK).
         while (writer.stats().flushedEntries < 1) yield* Effect.sleep(20)
+        // Once flushed, nothing is pending any more: get answers None and holds nothing for the key.
+        const afterFlush = yield* writer.get(42)
         // A replay of the same write, as after a crash between a flush and its acknowledgement:
         yield* applyIfNewer([
           { key: 42, id: "42", value: 1_700_000_060_000, entryId: "", version, entryIds: [] },
         ])
-        return { lastSeen: rows.get(42)?.lastSeen, ignored, stats: writer.stats().flushedEntries }
+        return {
+          seen,
+          pendingAfterFlush: Option.isSome(afterFlush) || writer.stats().pending > 0,
+          lastSeen: rows.get(42)?.lastSeen,
+          ignored,
+          stats: writer.stats().flushedEntries,
+        }
       }),
     ),
   )

@@ -23,59 +23,31 @@
  * key, so one slot. Only entry keyspaces: counters need exactly-once
  * increments, which a replayed sum cannot give.
  *
+ * The writer reads its own pending writes (`get`): the last value written
+ * through it for a key, while that write is not acknowledged by a flush
+ * (whichever process flushes it); see `OwnWrites.ts` for how it learns
+ * that another process flushed it.
+ *
  * @since 0.1.0
  */
-import { hostname } from "node:os"
-import {
-  Argument,
-  InvalidArgument,
-  type InvalidKey,
-  InvalidValue,
-  type Keyspace,
-  type StoreError,
-} from "@strata/core"
+import { type InvalidArgument, type InvalidKey, InvalidValue, type StoreError } from "@strata/core"
 import { RedisConnection } from "@strata/redis"
 import { Effect, Exit, Fiber, Latch, Metric, Option, type Scope } from "effect"
 import { BufferFull, FlushIncomplete, WriteBehindClosed } from "../WriteBehindErrors.ts"
 import { listeners, type WriteBehindEvent, WriteBehindMetrics } from "../WriteBehindEvent.ts"
-import { collapse, type Decoded, decode, encode, type StreamWrite, versionOf } from "./StreamEntry.ts"
+import { groupState, OwnWrites } from "./OwnWrites.ts"
+import { collapse, type Decoded, decode, encode, versionOf } from "./StreamEntry.ts"
+import { type Options, parse } from "./WriteBehindStreamOptions.ts"
 import { define } from "./WriteBehindStreamScripts.ts"
 
 export { type StreamWrite, versionOf } from "./StreamEntry.ts"
+export type { Options } from "./WriteBehindStreamOptions.ts"
 
-/** The options of {@link make}. Every number is checked when the writer is made. */
-export interface Options<K, V, E, R> {
-  /** Where the stream lives: `RedisConnection` options (`url`, `redis` or `cluster`, timeouts). */
-  readonly redis: RedisConnection.Options
-  /** An entry keyspace (`Keyspace.make`): keys and values are validated and encoded by its schemas. */
-  readonly keyspace: Keyspace.Keyspace<K, V>
-  /** Writes a batch to the source, idempotently and by version (see the module docs). It may fail: the batch is retried. */
-  readonly flush: (batch: ReadonlyArray<StreamWrite<K, V>>) => Effect.Effect<void, E, R>
-  /** The stream's key. Default `strata:wb:<keyspace id>`. */
-  readonly stream?: string | undefined
-  /** The consumer group of the flushers. Default `"strata"`. */
-  readonly group?: string | undefined
-  /** This process's consumer name, unique per live process. Default `<hostname>-<pid>-<random>`. */
-  readonly consumer?: string | undefined
-  /** Whether this process flushes (`true`, default) or only appends. */
-  readonly flusher?: boolean | undefined
-  /** Most entries taken per read (claimed and new each), 1 to 1,000; default 100. */
-  readonly maxBatch?: number | undefined
-  /** How often a flusher polls the stream, in ms; ≥ 1, default 1,000. */
-  readonly flushIntervalMillis?: number | undefined
-  /** How long an entry stays unacknowledged by its consumer before another claims it, in ms; default 30,000. Keep it above your slowest flush. */
-  readonly claimIdleMillis?: number | undefined
-  /** Most entries in the stream (unflushed, in flight, not yet trimmed); ≥ 1, default 100,000. */
-  readonly maxLength?: number | undefined
-  /** First retry delay after a failure, in ms, doubled up to `retryMaxMillis`; defaults 100 and 10,000. */
-  readonly retryInitialMillis?: number | undefined
-  readonly retryMaxMillis?: number | undefined
-  /** How long `close()` keeps flushing, in ms; default 5,000. What is left stays in the stream for other flushers. */
-  readonly closeTimeoutMillis?: number | undefined
-}
-
-/** What a durable writer did since it started. */
+/** What a durable writer did since it started, and what its `get` holds now. */
 export interface Stats {
+  /** Keys whose last write through this writer is not yet seen flushed: what `get` answers from. */
+  readonly pending: number
+  /** Batches this process flushed and acknowledged. */
   readonly flushes: number
   /** Stream entries flushed and acknowledged by this process. */
   readonly flushedEntries: number
@@ -87,22 +59,40 @@ export interface Stats {
   readonly unreadable: number
 }
 
-/** A durable write-behind writer. */
+/** A durable write-behind writer. Methods fail with typed errors and never throw. */
 export interface WriteBehindStream<K, V> {
+  /** `<stream>/<consumer>`: names this writer in events and errors. */
   readonly name: string
+  /** The stream's key. */
   readonly stream: string
+  /** This process's consumer name in the group. */
   readonly consumer: string
   /**
    * Appends the write to the stream and returns its version. Fails with
    * `InvalidKey` or `InvalidValue` (nothing written), `BufferFull` (the
    * stream holds `maxLength` entries), `WriteBehindClosed`, or the store's
    * `StoreUnavailable` / `Timeout` (a timed-out append's outcome is unknown).
+   * The value is kept by reference for `get` until its flush is seen: do
+   * not mutate it.
    */
   readonly set: (
     key: NoInfer<K>,
     value: NoInfer<V>,
   ) => Effect.Effect<string, InvalidKey | InvalidValue | BufferFull | WriteBehindClosed | StoreError>
+  /**
+   * What this writer wrote to `key` and no flush has acknowledged yet
+   * (whichever process's flusher took it): the last value written through
+   * it (the last write wins); `None` when nothing of this writer is pending
+   * (read the source then). Costs one Redis round trip when this writer
+   * holds a write of the key (to check it is still unacknowledged), none
+   * otherwise. Other writers' writes, and a `set` that failed or timed out,
+   * are not seen. Fails with `InvalidKey`, or the store's `StoreUnavailable`
+   * / `Timeout` when the check cannot reach Redis.
+   */
+  readonly get: (key: NoInfer<K>) => Effect.Effect<Option.Option<V>, InvalidKey | StoreError>
+  /** A snapshot of the counters. */
   readonly stats: () => Stats
+  /** Registers a listener for events; returns the function that removes it. */
   readonly onEvent: (listener: (event: WriteBehindEvent) => void) => () => void
   /**
    * Refuses new writes, flushes what this consumer can take within
@@ -111,33 +101,6 @@ export interface WriteBehindStream<K, V> {
    * another flusher claims them after `claimIdleMillis`.
    */
   readonly close: Effect.Effect<void, FlushIncomplete>
-}
-
-const parse = <K, V, E, R>(options: Options<K, V, E, R>) => {
-  if (typeof options?.flush !== "function")
-    throw new InvalidArgument({ argument: "flush", message: "write-behind needs a flush(batch) function" })
-  if (options.keyspace?.kind !== "entry")
-    throw new InvalidArgument({
-      argument: "keyspace",
-      message: "the durable writer takes an entry keyspace (counters would be summed again on a replay)",
-    })
-  const retryInitial = Argument.optionalMillis("retryInitialMillis", options.retryInitialMillis, 100)
-  return {
-    stream: options.stream ?? `strata:wb:${options.keyspace.id}`,
-    group: options.group ?? "strata",
-    consumer: options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    flusher: options.flusher ?? true,
-    maxBatch: Argument.optionalInteger("maxBatch", options.maxBatch, 100, { min: 1, max: 1_000 }),
-    interval: Argument.optionalMillis("flushIntervalMillis", options.flushIntervalMillis, 1_000),
-    claimIdle: Argument.optionalMillis("claimIdleMillis", options.claimIdleMillis, 30_000),
-    maxLength: Argument.optionalInteger("maxLength", options.maxLength, 100_000, { min: 1 }),
-    retryInitial,
-    retryMax: Math.max(
-      retryInitial,
-      Argument.optionalMillis("retryMaxMillis", options.retryMaxMillis, 10_000),
-    ),
-    closeTimeout: Argument.optionalMillis("closeTimeoutMillis", options.closeTimeoutMillis, 5_000),
-  }
 }
 
 /**
@@ -181,6 +144,7 @@ export const make = <K, V, E, R>(
     const wake = Latch.makeUnsafe(false)
     let closed = false
     let appended = 0
+    const ownWrites = new OwnWrites<V>(config.interval)
     let lastFailure: { entries: ReadonlyArray<string>; cause: unknown } | undefined
 
     const set = (key: K, value: V) =>
@@ -198,15 +162,41 @@ export const make = <K, V, E, R>(
               message: `nothing was written: ${(error as Error).message}`,
             }),
         })
-        const entryId = yield* connection.call("XADD", () =>
-          commands.strataWbAdd(stream, config.maxLength, id, bytes),
+        // At most once per interval, the append also reads the group's state, to drop what was flushed elsewhere.
+        const sweep = ownWrites.sweepDue(Date.now())
+        const added = yield* connection.call("XADD", () =>
+          commands.strataWbAdd(stream, config.maxLength, id, bytes, group, sweep ? "1" : "0"),
         )
-        if (entryId === null) return yield* new BufferFull({ writer, limit: config.maxLength })
+        if (added === null) return yield* new BufferFull({ writer, limit: config.maxLength })
+        const [entryId, lastDelivered, oldestPending] = added
+        if (lastDelivered !== undefined)
+          ownWrites.sweep(groupState(lastDelivered, oldestPending ?? ""), Date.now())
+        ownWrites.record(id, value, entryId)
         if (config.flusher && ++appended >= config.maxBatch) {
           appended = 0
           wake.openUnsafe()
         }
         return versionOf(entryId)
+      })
+
+    const get = (key: K) =>
+      Effect.suspend((): Effect.Effect<Option.Option<V>, InvalidKey | StoreError> => {
+        let id: string
+        try {
+          id = keyspace.storeKey(key)
+        } catch (error) {
+          return Effect.fail(error as InvalidKey)
+        }
+        const write = ownWrites.find(id)
+        // Nothing recorded: never written here, or seen flushed already (a write is dropped only then).
+        if (write === undefined) return Effect.succeedNone
+        return Effect.map(
+          connection.call("XPENDING", () => commands.strataWbPending(stream, group, write.entryId)),
+          ([held, lastDelivered, oldestPending]) =>
+            Option.fromUndefinedOr(
+              ownWrites.settle(id, write, held === 1, groupState(lastDelivered, oldestPending)),
+            ),
+        )
       })
 
     /** Runs `effect` until it succeeds, reporting each failure and waiting a doubling delay in between. */
@@ -278,6 +268,7 @@ export const make = <K, V, E, R>(
             connection.call("XACK", () => commands.strataWbAckAndTrim(stream, group, ...ids)),
             ids,
           )
+          for (const entry of readable) ownWrites.forget(entry.id, entry.entryId)
           lastFailure = undefined
           counts.flushes++
           counts.flushedEntries += readable.length
@@ -340,7 +331,8 @@ export const make = <K, V, E, R>(
       stream,
       consumer,
       set,
-      stats: () => ({ ...counts }),
+      get,
+      stats: () => ({ pending: ownWrites.size, ...counts }),
       onEvent: events.add,
       close,
     } satisfies WriteBehindStream<K, V>

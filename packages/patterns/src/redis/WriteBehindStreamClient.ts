@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { run, startScoped } from "../internal/promise.ts"
 import type { WriteBehindEvent } from "../WriteBehindEvent.ts"
 import * as WriteBehindStream from "./WriteBehindStream.ts"
@@ -22,6 +22,14 @@ export interface CreateWriteBehindStreamOptions<K, V>
 export interface WriteBehindStreamClient<K, V> {
   /** Appends the write to the stream; resolves with its version once it is in Redis. */
   set(key: K, value: V): Promise<string>
+  /**
+   * This writer's pending value of `key` (written through it, not yet
+   * acknowledged by a flush), or `undefined`: read the source then. Rejects
+   * with `InvalidKey`, or `StoreUnavailable` / `Timeout` when Redis cannot
+   * be asked.
+   */
+  get(key: K): Promise<V | undefined>
+  /** A snapshot of the counters. */
   stats(): WriteBehindStream.Stats
   /** Registers an event listener; returns the function that removes it. */
   on(listener: (event: WriteBehindEvent) => void): () => void
@@ -39,6 +47,7 @@ export interface WriteBehindStreamClient<K, V> {
  * ```ts
  * const lastSeen = await createWriteBehindStream({ redis: { url }, keyspace: LastSeen, flush: upsertIfNewer })
  * await lastSeen.set(42, Date.now())
+ * const at = (await lastSeen.get(42)) ?? (await db.lastSeen(42)) // pending first, else the source
  * ```
  */
 export const createWriteBehindStream = async <K, V>(
@@ -53,6 +62,7 @@ export const createWriteBehindStream = async <K, V>(
   )
   return {
     set: (key, value) => run(writer.set(key, value)),
+    get: (key) => run(writer.get(key)).then(Option.getOrUndefined),
     stats: writer.stats,
     on: writer.onEvent,
     close,

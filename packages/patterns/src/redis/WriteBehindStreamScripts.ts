@@ -3,8 +3,10 @@
  * connection with ioredis `defineCommand` (run by SHA, reloaded on
  * `NOSCRIPT`). Stream replies are read inside Lua so that the client gets
  * the same plain arrays under RESP2 and RESP3, and as Buffers (binary-safe
- * values). Each script touches one key, the stream, so it runs on a Redis
- * Cluster too (one stream = one slot).
+ * values). Each script touches one key, the stream (the consumer group lives
+ * inside it and is not a key), so it runs on a Redis Cluster with no hash
+ * tag: one stream = one slot, checked on a 3-master Cluster by
+ * `test/redis/WriteBehindStream.cluster.test.ts`.
  *
  * Commands and their semantics: https://redis.io/docs/latest/commands/xadd/,
  * /xreadgroup/, /xautoclaim/, /xack/, /xpending/, /xtrim/.
@@ -14,13 +16,52 @@
 import type { RedisConnection } from "@strata/redis"
 
 /**
- * Appends one entry unless the stream already holds `ARGV[1]` entries (then
- * returns nil: the log is full). ARGV: limit, storage key, packed entry.
- * Returns the new entry's id.
+ * What the group has acknowledged, as a Lua function for the scripts below:
+ * `{ lastDelivered, oldestPending }` of group `group` (`oldestPending` is
+ * `''` when nothing is pending). Entries are delivered in id order, so an
+ * entry at or below `lastDelivered` and not pending was acknowledged (see
+ * `OwnWrites.ts`).
  */
-const ADD = `
+const GROUP_STATE = `
+local function groupState(stream, group)
+  local summary = redis.call('XPENDING', stream, group)
+  local oldest = ''
+  if tonumber(summary[1]) > 0 then oldest = summary[2] end
+  local last = '0-0'
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local name, delivered
+    for i = 1, #g, 2 do
+      if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then delivered = g[i + 1] end
+    end
+    if name == group then last = delivered end
+  end
+  return { last, oldest }
+end
+`
+
+/**
+ * Appends one entry unless the stream already holds `ARGV[1]` entries (then
+ * returns nil: the log is full). ARGV: limit, storage key, packed entry,
+ * group, and '1' to have the group's state returned too. Returns
+ * `{ entryId }` or `{ entryId, lastDelivered, oldestPending }`.
+ */
+const ADD = `${GROUP_STATE}
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
-return redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'e', ARGV[3])
+local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'e', ARGV[3])
+if ARGV[5] ~= '1' then return { id } end
+local state = groupState(KEYS[1], ARGV[4])
+return { id, state[1], state[2] }
+`
+
+/**
+ * Whether entry ARGV[2] is in the pending list of group ARGV[1] (delivered
+ * to a consumer, not acknowledged), with the group's state. Returns
+ * `{ held (0 or 1), lastDelivered, oldestPending }`.
+ */
+const PENDING = `${GROUP_STATE}
+local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+local state = groupState(KEYS[1], ARGV[1])
+return { #held > 0 and 1 or 0, state[1], state[2] }
 `
 
 /**
@@ -104,7 +145,19 @@ export type RawEntry = [id: Buffer, fields: Array<Buffer> | null]
 
 /** The scripts as methods of the client, once {@link define} ran. */
 export interface StreamCommands {
-  strataWbAdd(stream: string, limit: number, id: string, entry: Uint8Array): Promise<string | null>
+  strataWbAdd(
+    stream: string,
+    limit: number,
+    id: string,
+    entry: Uint8Array,
+    group: string,
+    withState: "0" | "1",
+  ): Promise<[entryId: string, lastDelivered?: string, oldestPending?: string] | null>
+  strataWbPending(
+    stream: string,
+    group: string,
+    entryId: string,
+  ): Promise<[held: 0 | 1, lastDelivered: string, oldestPending: string]>
   strataWbTakeBuffer(
     stream: string,
     group: string,
@@ -122,6 +175,7 @@ export interface StreamCommands {
 export const define = (client: RedisConnection.RedisClient): StreamCommands => {
   if (!("strataWbAdd" in client)) {
     client.defineCommand("strataWbAdd", { numberOfKeys: 1, lua: ADD })
+    client.defineCommand("strataWbPending", { numberOfKeys: 1, lua: PENDING })
     client.defineCommand("strataWbTake", { numberOfKeys: 1, lua: TAKE })
     client.defineCommand("strataWbAckAndTrim", { numberOfKeys: 1, lua: ACK_AND_TRIM })
     client.defineCommand("strataWbEnsureGroup", { numberOfKeys: 1, lua: ENSURE_GROUP })

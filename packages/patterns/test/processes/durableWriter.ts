@@ -13,7 +13,11 @@ import { Effect, Scope } from "effect"
 import { LastSeen } from "../fixtures.ts"
 import { versionedFlush } from "./source.ts"
 
-const url = process.env.REDIS_URL!
+// A Cluster's startup nodes (JSON) when CLUSTER_NODES is set, else the server at REDIS_URL.
+const redis: RedisConnection.Options =
+  process.env.CLUSTER_NODES === undefined
+    ? { url: process.env.REDIS_URL!, commandTimeoutMillis: 5_000 }
+    : { cluster: { nodes: JSON.parse(process.env.CLUSTER_NODES) }, commandTimeoutMillis: 5_000 }
 const stream = process.env.STREAM!
 const source = process.env.SOURCE!
 const writes = Number(process.env.WRITES)
@@ -23,10 +27,10 @@ const scope = Effect.runSync(Scope.make())
 const writer = await Effect.runPromise(
   Scope.provide(
     Effect.gen(function* () {
-      const connection = yield* RedisConnection.make({ url, commandTimeoutMillis: 5_000 })
+      const connection = yield* RedisConnection.make(redis)
       const apply = versionedFlush(connection, source)
       return yield* WriteBehindStream.make({
-        redis: { url, commandTimeoutMillis: 5_000 },
+        redis,
         keyspace: LastSeen,
         stream,
         consumer: "doomed",

@@ -8,6 +8,7 @@ import { Effect } from "effect"
  * processes share it: values and their versions in two hashes, and a count
  * of writes it ignored (replays and older writes). Applying a write is the
  * idempotency contract: only a version above the stored one changes the row.
+ * On a Cluster, give `name` a hash tag (`{src}`): the script takes its three keys.
  */
 const APPLY = `
 local current = redis.call('HGET', KEYS[2], ARGV[1])
