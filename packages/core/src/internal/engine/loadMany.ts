@@ -13,7 +13,7 @@
  * further `loadMany` call, only if their holder dies). A row `loadMany`
  * returns as `undefined` is "not found": answered as `None`, not cached.
  */
-import { Cause, Deferred, Effect, Exit, Option, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Option, type Scope } from "effect"
 import type { LoadOptions } from "../../Cache.ts"
 import {
   type EntryTooLarge,
@@ -327,7 +327,13 @@ export const make = (
             for (const p of pending)
               flights.settle(p.flight, Exit.failCause(Cause.die("batch ended without a row")))
         })
+        // With no soft timeout to serve stale on, and no caller flight to record waits for (loader
+        // cycles), waiting for the batch itself first lets the keys be collected below without a
+        // fiber per key (a fifth of an all-hit batch's time).
+        if (soft === undefined && caller === undefined) yield* Fiber.await(fiber)
       }
+      let settled = true
+      for (const flight of waitFor.values()) if (!Deferred.isDoneUnsafe(flight.done)) settled = false
       const values = yield* Effect.forEach(
         [...waitFor.entries()],
         ([storeKey, flight]) =>
@@ -335,7 +341,7 @@ export const make = (
             flights.waitAs<unknown, E | InvalidValue>(caller, flight, keyspace, storeKey, soft),
             (value) => [storeKey, value] as const,
           ),
-        { concurrency: "unbounded" },
+        { concurrency: settled ? 1 : "unbounded" },
       )
       const byKey = new Map(values)
       for (let i = 0; i < keys.length; i++) {
