@@ -287,6 +287,32 @@ describe("numbers are checked before any I/O", () => {
     void InvalidDuration
     void InvalidValue
   })
+
+  it("a misspelt per-call option is InvalidArgument, and nothing is written or loaded", async () => {
+    const cache = await createCache()
+    const items = cache.keyspace(Items)
+    let loads = 0
+    const loader = async () => {
+      loads++
+      return "v"
+    }
+    const typo = { tll: 5 } as never
+    expect(await tagOf(items.set("k", "v", typo))).toBe("InvalidArgument")
+    expect(await tagOf(items.setMany([["k", "v"]], typo))).toBe("InvalidArgument")
+    expect(await tagOf(items.update("k", () => "v", typo))).toBe("InvalidArgument")
+    expect(await tagOf(items.getOrSet("k", loader, typo))).toBe("InvalidArgument")
+    expect(await tagOf(items.getOrSetMany(["k"], async () => ["v"], { softTimout: 5 } as never))).toBe(
+      "InvalidArgument",
+    )
+    // A load's own options are not a write's.
+    expect(await tagOf(items.set("k", "v", { softTimeout: 5 } as never))).toBe("InvalidArgument")
+    expect(loads).toBe(0)
+    expect(await items.get("k")).toBeUndefined()
+    // The right names still pass.
+    await items.set("k", "v", { ttl: 5_000, staleFor: 1_000 })
+    expect(await items.getOrSet("j", loader, { ttl: 5_000, softTimeout: 100, hardTimeout: 1_000 })).toBe("v")
+    await cache.close()
+  })
 })
 
 describe("getOrSetMany and update through the facade", () => {

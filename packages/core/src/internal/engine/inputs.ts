@@ -60,16 +60,28 @@ export const tagsOf = <K>(keyspace: Keyspace<K, any>, key: K): ReadonlyArray<str
   return tags
 }
 
-/** The lifetime of an entry written with `options`: the keyspace's, or the overrides (one rule for both). */
+/** The per-call options of a write (`set`, `setMany`, `update`). */
+export const WRITE_OPTIONS: ReadonlyArray<string> = ["ttl", "staleFor"]
+
+/** The per-call options of a load (`getOrSet`, `getOrSetMany`). */
+export const LOAD_OPTIONS: ReadonlyArray<string> = ["ttl", "staleFor", "softTimeout", "hardTimeout"]
+
+/**
+ * The lifetime of an entry written with `options`: the keyspace's, or the
+ * overrides (one rule for both). `allowed`: the option names this call
+ * takes; any other is `InvalidArgument` (a misspelt `tll` must not quietly
+ * keep the keyspace's TTL).
+ */
 export const lifetimeOf = (
   keyspace: Keyspace<any, any>,
   options: WriteOptions | undefined,
+  allowed: ReadonlyArray<string> = WRITE_OPTIONS,
 ): Effect.Effect<{ readonly ttl: number; readonly staleFor: number }, InvalidDuration | InvalidArgument> =>
   options === undefined
     ? Effect.succeed({ ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis })
     : Effect.try({
         try: () => {
-          const { ttl, staleFor } = readOptions(options, ["ttl", "staleFor"])
+          const { ttl, staleFor } = readOptions(options, ["ttl", "staleFor"], allowed)
           return ttl === undefined && staleFor === undefined
             ? { ttl: keyspace.ttlMillis, staleFor: keyspace.staleForMillis }
             : lifetime(
@@ -83,12 +95,14 @@ export const lifetimeOf = (
 
 /**
  * Copies the named fields of a per-call options object, or throws
- * `InvalidArgument` when it is not an object or cannot be read (a proxy or
- * getter that throws): options are read once, before any I/O.
+ * `InvalidArgument` when it is not an object, cannot be read (a proxy or
+ * getter that throws), or has a field `allowed` does not name: options are
+ * read once, before any I/O.
  */
 export const readOptions = <N extends string>(
   options: unknown,
   names: ReadonlyArray<N>,
+  allowed: ReadonlyArray<string> = names,
 ): { readonly [K in N]: unknown } => {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgument({
@@ -96,13 +110,20 @@ export const readOptions = <N extends string>(
       message: `per-call options must be an object, got ${options === null ? "null" : typeof options}`,
     })
   const out = {} as Record<N, unknown>
+  let unknown: string | undefined
   try {
     for (const name of names) out[name] = (options as Record<string, unknown>)[name]
+    unknown = Object.keys(options).find((name) => !allowed.includes(name))
   } catch (error) {
     throw new InvalidArgument({
       argument: "options",
       message: `the per-call options could not be read: ${String(error)}`,
     })
   }
+  if (unknown !== undefined)
+    throw new InvalidArgument({
+      argument: "options",
+      message: `unknown per-call option ${JSON.stringify(unknown)}; this call takes ${allowed.join(", ")}`,
+    })
   return out
 }

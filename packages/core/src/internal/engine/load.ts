@@ -24,7 +24,7 @@ import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
 import * as Fill from "./fill.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
-import { lifetimeOf, readOptions, tagsOf } from "./inputs.ts"
+import { LOAD_OPTIONS, lifetimeOf, readOptions, tagsOf } from "./inputs.ts"
 import { type L1View, MISS } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import { noRead, type SharedTier } from "./sharedTier.ts"
@@ -44,7 +44,7 @@ export const timeoutOf = (
 const readLoadOptions = (options: LoadOptions | undefined) =>
   options === undefined
     ? { softTimeout: undefined, hardTimeout: undefined }
-    : readOptions(options, ["softTimeout", "hardTimeout"])
+    : readOptions(options, ["softTimeout", "hardTimeout"], LOAD_OPTIONS)
 
 /** The load path's parts (see {@link make}). */
 export type Loads = ReturnType<typeof make>
@@ -156,7 +156,7 @@ export const make = (
     early?: number,
   ) =>
     Effect.gen(function* () {
-      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
+      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options, LOAD_OPTIONS)
       const hard = yield* hardTimeoutOf(options)
       const tags = yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey })
       const ticket = guard.begin(keyspace.id, storeKey, tags)

@@ -30,7 +30,7 @@ import type { VersionedValue } from "../../Store.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
-import { lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
+import { LOAD_OPTIONS, lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
 import { type L1View, MISS, staleValueOf } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import type * as Load from "./load.ts"
@@ -99,7 +99,7 @@ export const make = (
     batch: Flight,
   ) =>
     Effect.gen(function* () {
-      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
+      const { ttl, staleFor } = yield* lifetimeOf(keyspace, options, LOAD_OPTIONS)
       const hard = yield* loads.hardTimeoutOf(options)
       const settle = (p: Pending<K>, value: unknown) => flights.settle(p.flight, Exit.succeed(value))
       const leases = leaseStep !== undefined ? store?.leases : undefined
