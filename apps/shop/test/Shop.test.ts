@@ -2,9 +2,10 @@
  * The shop's routes over real HTTP against one shop (embedded PGlite, L1
  * cache) shared by the file: each test uses its own products and users.
  */
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { normalise } from "../src/patterns/SearchCache.ts"
-import { storeNewer } from "../src/patterns/WriteThrough.ts"
+import { normalise } from "../src/Keyspaces.ts"
+import * as Products from "../src/routes/Products.ts"
 import * as Scenario from "../src/Scenario.ts"
 import * as Shop from "../src/Shop.ts"
 
@@ -98,8 +99,9 @@ describe("product update (write-through)", () => {
     const v1 = (await get("/api/products/23")).body
     const v2 = (await call("PUT", "/api/products/23", { priceCents: v1.priceCents + 7 })).body
     expect(v2.version).toBe(v1.version + 1)
-    // The slower writer of the older row arrives now.
-    expect(await storeNewer(shop.context, v1)).toEqual(v2)
+    // The slower writer of the older row reaches the cache now, through the repository's write-through.
+    const products = Products.repository(shop.context, shop.context.meters.meter("test"))
+    await shop.context.cache.run(products.update(23, Effect.succeed(v1)))
     expect((await get("/api/products/23")).body).toEqual(v2)
   })
 })
@@ -188,7 +190,7 @@ describe("metrics page and scenario", () => {
     const result = await Scenario.run(shop.url, {
       products: seed.products,
       categories: seed.categories,
-      size: { stampede: 40, browsing: 300, cartAdds: 20, searches: 40, concurrency: 8 },
+      size: { stampede: 40, browsing: 300, cartAdds: 20, searches: 40, prices: 5, concurrency: 8 },
     })
     expect(result.stampede.productLoads).toBe(1)
     expect(result.price.seen).toBe(result.price.after)
