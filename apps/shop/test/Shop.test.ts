@@ -172,6 +172,72 @@ describe("search", () => {
   })
 })
 
+describe("prices in other currencies (cached exchange-rate upstream)", () => {
+  const price = async (id: number, currency: string) => {
+    const response = await fetch(`${shop.url}/api/products/${id}/price?currency=${currency}`)
+    return {
+      status: response.status,
+      cache: response.headers.get("x-rate-cache"),
+      body: (await response.json()) as any,
+    }
+  }
+  const upstream = () => ({ ...shop.rates!.counts })
+  const pastMaxAge = () => new Promise((resolve) => setTimeout(resolve, 1_100)) // the fake sends max-age=1
+
+  it("converts the price; the second request makes no upstream call, and after max-age a 304 revalidates", async () => {
+    const product = (await get("/api/products/71")).body
+    const before = upstream()
+    const first = await price(71, "CHF")
+    expect(first).toMatchObject({ status: 200, cache: "MISS" })
+    expect(first.body).toMatchObject({
+      productId: 71,
+      priceCents: product.priceCents,
+      currency: "CHF",
+      rate: 0.88,
+    })
+    expect(first.body.amount).toBe(Math.round(product.priceCents * 0.88) / 100)
+    expect(upstream().requests - before.requests).toBe(1)
+
+    const second = await price(72, "CHF")
+    expect(second).toMatchObject({ status: 200, cache: "HIT" })
+    expect(upstream().requests - before.requests).toBe(1)
+
+    await pastMaxAge()
+    const third = await price(71, "CHF")
+    expect(third).toMatchObject({ status: 200, cache: "REVALIDATED" })
+    expect(third.body).toEqual(first.body)
+    expect(upstream().requests - before.requests).toBe(2)
+    expect(upstream().notModified - before.notModified).toBe(1)
+    expect(await price(71, "CHF")).toMatchObject({ cache: "HIT" })
+  })
+
+  it("a changed rate is fetched whole (new ETag) once the stored one is past its max-age", async () => {
+    expect((await price(73, "CAD")).body.rate).toBe(1.36)
+    shop.rates!.setRate("CAD", 1.5)
+    expect(await price(73, "CAD")).toMatchObject({ cache: "HIT", body: { rate: 1.36 } })
+    await pastMaxAge()
+    const before = upstream()
+    expect(await price(73, "CAD")).toMatchObject({ cache: "MISS", body: { rate: 1.5 } })
+    expect(upstream().notModified).toBe(before.notModified)
+  })
+
+  it("30 concurrent requests for a cold currency make one upstream call", async () => {
+    const before = upstream().requests
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => price(80 + i, "SEK")))
+    expect(answers.every((a) => a.status === 200 && a.body.rate === 10.45)).toBe(true)
+    expect(upstream().requests - before).toBe(1)
+  })
+
+  it("answers 400 for an unknown or malformed currency and 404 for an unknown product", async () => {
+    expect(await price(71, "XYZ")).toMatchObject({
+      status: 400,
+      body: { error: "UnsupportedCurrency", currency: "XYZ" },
+    })
+    expect(await price(71, "eur")).toMatchObject({ status: 400, body: { error: "BadRequest" } })
+    expect(await price(999_999, "CHF")).toMatchObject({ status: 404, body: { error: "ProductNotFound" } })
+  })
+})
+
 describe("view counts (write-behind)", () => {
   it("buffers views and writes them in one statement per flush", async () => {
     await call("POST", "/api/views/flush")
@@ -196,12 +262,18 @@ describe("metrics page and scenario", () => {
     expect(result.price.seen).toBe(result.price.after)
     expect(result.cart.quantity).toBe(20)
     expect(result.reviews.after).toBe(result.reviews.before + 1)
+    // One upstream call per currency, then revalidations only; one user over its limit got 429s.
+    expect(result.prices).toMatchObject({ misses: 3 })
+    expect(result.prices.revalidated).toBeGreaterThan(0)
+    expect(result.limited.denied).toBeGreaterThan(0)
     const page = await fetch(`${shop.url}/metrics`)
     expect(page.headers.get("content-type")).toMatch(/text\/html/)
     const html = await page.text()
     expect(html).toContain("setInterval(tick, 1000)")
     const json = (await get("/metrics.json")).body
     expect(json.cache["hits L1"]).toBeGreaterThan(0)
+    expect(json.cache["requests rate-limited (429)"]).toBe(result.limited.denied)
+    expect(json.cache["exchange-rate upstream calls"]).toBeGreaterThan(0)
     expect(json.keyspaces.find((k: any) => k.keyspace === "shop.product")["hits L1"]).toBeGreaterThan(0)
     // The page carries the numbers before its script runs (the docs' browser check reads it at load).
     expect(html).toMatch(/<td>hits L1<\/td><td>[1-9]\d*<\/td>/)
