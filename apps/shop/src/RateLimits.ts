@@ -16,7 +16,7 @@ import { type FastifyReplyLike, rateLimit } from "@strata/ratelimit/fastify"
 import { RedisRateStore } from "@strata/ratelimit/redis"
 import { Schema } from "effect"
 import type { FastifyInstance, FastifyReply } from "fastify"
-import { BadRequest } from "./Errors.ts"
+import { intParam } from "./Requests.ts"
 
 /** The request header naming the user. */
 export const USER_HEADER = "x-user-id"
@@ -61,15 +61,13 @@ const appending = (reply: FastifyReply): FastifyReplyLike => {
   return like
 }
 
-const USER_ID = /^[1-9]\d{0,9}$/
-
-/** The user of a request: its `x-user-id` header, or `undefined`. Fails with `BadRequest` when malformed. */
-const userOf = (header: string | Array<string> | undefined): string | undefined => {
-  if (header === undefined) return undefined
-  if (typeof header !== "string" || !USER_ID.test(header) || Number(header) > 2 ** 31 - 1)
-    throw new BadRequest({ message: `${USER_HEADER} must be a whole number from 1 to ${2 ** 31 - 1}` })
-  return header
-}
+/**
+ * The user of a request: its `x-user-id` header as a canonical whole number
+ * (`007` is user `7`), or `undefined`. Throws `BadRequest` when malformed,
+ * which the hook hands to Fastify's error handling (a 400).
+ */
+const userOf = (header: string | Array<string> | undefined): string | undefined =>
+  header === undefined ? undefined : String(intParam(header, USER_HEADER, 1, 2 ** 31 - 1))
 
 /** The limiters and their client (memory or Redis store). */
 export interface Limits {
@@ -115,12 +113,8 @@ export const addHooks = (app: FastifyInstance, limits: Limits): void => {
     limiter: limits.perUser,
     limits: limits.client,
     skip,
-    key: (request) => request.headers[USER_HEADER] as string | undefined,
+    key: (request) => userOf(request.headers[USER_HEADER]),
   })
   app.addHook("onRequest", (request, reply) => byIp(request, appending(reply)))
-  app.addHook("onRequest", async (request, reply) => {
-    if (skip(request)) return undefined
-    userOf(request.headers[USER_HEADER])
-    return byUser(request, appending(reply))
-  })
+  app.addHook("onRequest", (request, reply) => byUser(request, appending(reply)))
 }

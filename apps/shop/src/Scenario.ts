@@ -40,6 +40,7 @@ export interface ScenarioSize {
   readonly concurrency: number
 }
 
+/** The demo's traffic. */
 export const defaultSize: ScenarioSize = {
   stampede: 200,
   browsing: 2_000,
