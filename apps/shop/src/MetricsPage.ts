@@ -36,6 +36,7 @@ export const snapshot = (shop: ShopContext): Snapshot => {
       "L1 entries": s.l1Entries,
       "database statements": shop.db.statements(),
       "views written (write-behind)": shop.views.counts().flushed,
+      "views dropped (write-behind buffer full)": shop.views.counts().dropped,
       "exchange-rate upstream calls": upstream.calls,
       "of them 304 Not Modified": upstream.notModified,
       "requests rate-limited (429)": shop.meters.routes.get(RATE_LIMITED)?.requests ?? 0,
