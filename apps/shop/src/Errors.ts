@@ -18,3 +18,16 @@ export class CategoryNotFound extends Schema.TaggedError<CategoryNotFound>()("Ca
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
   message: Schema.String,
 }) {}
+
+/** The exchange-rate service has no rate for this currency (HTTP 400). */
+export class UnsupportedCurrency extends Schema.TaggedError<UnsupportedCurrency>()("UnsupportedCurrency", {
+  currency: Schema.String,
+}) {}
+
+/**
+ * The exchange-rate service could not be reached, or answered what the shop
+ * cannot use, and no stored rate may be served instead (HTTP 502).
+ */
+export class RatesUnavailable extends Schema.TaggedError<RatesUnavailable>()("RatesUnavailable", {
+  message: Schema.String,
+}) {}

@@ -4,7 +4,7 @@
  * second and redraws its tables. No framework, no build step.
  */
 import type { ShopContext } from "./Context.ts"
-import { quantile } from "./Meters.ts"
+import { quantile, RATE_LIMITED } from "./Meters.ts"
 
 /** The numbers the page shows. */
 export interface Snapshot {
@@ -18,6 +18,10 @@ const ratio = (hits: number, total: number) => (total === 0 ? "-" : `${((100 * h
 /** The cache's, keyspaces' and routes' numbers now. */
 export const snapshot = (shop: ShopContext): Snapshot => {
   const s = shop.cache.stats()
+  const upstream = [...shop.meters.routes.values()].reduce(
+    (sum, r) => ({ calls: sum.calls + r.upstream, notModified: sum.notModified + r.notModified }),
+    { calls: 0, notModified: 0 },
+  )
   return {
     cache: {
       "hits L1": s.hitsL1,
@@ -31,7 +35,11 @@ export const snapshot = (shop: ShopContext): Snapshot => {
       "bus gaps": s.gaps,
       "L1 entries": s.l1Entries,
       "database statements": shop.db.statements(),
-      "views written (write-behind)": shop.views.flushed,
+      "views written (write-behind)": shop.views.counts().flushed,
+      "views dropped (write-behind buffer full)": shop.views.counts().dropped,
+      "exchange-rate upstream calls": upstream.calls,
+      "of them 304 Not Modified": upstream.notModified,
+      "requests rate-limited (429)": shop.meters.routes.get(RATE_LIMITED)?.requests ?? 0,
     },
     keyspaces: [...shop.meters.keyspaces].map(([name, k]) => ({
       keyspace: name,
@@ -50,6 +58,7 @@ export const snapshot = (shop: ShopContext): Snapshot => {
         "hits L2": r.hitsL2,
         loads: r.loads,
         "db calls": r.dbCalls,
+        upstream: r.upstream,
         "p50 ms": quantile(r.latencies, 0.5).toFixed(2),
         "p99 ms": quantile(r.latencies, 0.99).toFixed(2),
       })),

@@ -1,22 +1,24 @@
 /**
  * The demo's printed table: per route, the requests, where the reads were
- * answered, the loader and database calls, and the latency.
+ * answered, the loader, database and upstream calls, and the latency.
  */
-import { type Meters, quantile } from "./Meters.ts"
+import { type Meters, quantile, RATE_LIMITED } from "./Meters.ts"
 
-/** The pattern each route uses, for the table's first column. */
+/** The pattern each route uses, for the table's second column. */
 export const PATTERNS: Record<string, string> = {
-  "GET /api/products/:id": "cache-aside + single flight",
-  "PUT /api/products/:id": "write-through, versioned",
-  "GET /api/categories/:id/products": "ID list + batched read",
-  "GET /api/products/:id/reviews/stats": "computed, tag-invalidated",
+  "GET /api/products/:id": "Repository (read-through)",
+  "PUT /api/products/:id": "Repository.update (write-through)",
+  "GET /api/products/:id/price": "CachedFetch (upstream rates)",
+  "GET /api/categories/:id/products": "IdList + Repository.getMany",
+  "GET /api/products/:id/reviews/stats": "Computed.cachedEffect",
   "POST /api/products/:id/reviews": "write + invalidateTag",
-  "POST /api/carts/:userId/items": "session, compare-and-set",
-  "GET /api/carts/:userId": "session read",
-  "GET /api/search": "search, normalised key",
+  "POST /api/carts/:userId/items": "Session.update (CAS)",
+  "GET /api/carts/:userId": "Session.get",
+  "GET /api/search": "Search + Repository.getMany",
   "GET /api/products/:id/views": "read from database",
-  "POST /api/views/flush": "write-behind flush",
-  "view flush (write-behind)": "write-behind (timer)",
+  "POST /api/views/flush": "WriteBehind (flush now)",
+  "view flush (write-behind)": "WriteBehind (batches)",
+  [RATE_LIMITED]: "RateLimiter (per IP, per user)",
 }
 
 const COLUMNS = [
@@ -28,6 +30,7 @@ const COLUMNS = [
   "joined",
   "loads",
   "db calls",
+  "upstream",
   "p50 ms",
   "p99 ms",
 ]
@@ -47,6 +50,7 @@ export const table = (meters: Meters): Array<string> => {
       String(r.joined),
       String(r.loads),
       String(r.dbCalls),
+      String(r.upstream),
       r.latencies.length === 0 ? "-" : quantile(r.latencies, 0.5).toFixed(2),
       r.latencies.length === 0 ? "-" : quantile(r.latencies, 0.99).toFixed(2),
     ])
@@ -55,8 +59,9 @@ export const table = (meters: Meters): Array<string> => {
       requests: sum.requests + r.requests,
       dbCalls: sum.dbCalls + r.dbCalls,
       loads: sum.loads + r.loads,
+      upstream: sum.upstream + r.upstream,
     }),
-    { requests: 0, dbCalls: 0, loads: 0 },
+    { requests: 0, dbCalls: 0, loads: 0, upstream: 0 },
   )
   rows.push([
     "total",
@@ -67,6 +72,7 @@ export const table = (meters: Meters): Array<string> => {
     "",
     String(total.loads),
     String(total.dbCalls),
+    String(total.upstream),
     "",
     "",
   ])

@@ -55,3 +55,12 @@ export const intParam = (
     })
   return n
 }
+
+/** A currency code parameter: three capital letters (`EUR`). */
+export const currencyParam = (value: unknown): string => {
+  if (typeof value !== "string" || !/^[A-Z]{3}$/.test(value))
+    throw new BadRequest({
+      message: `currency must be a three-letter code in capitals such as EUR, got ${JSON.stringify(value)}`,
+    })
+  return value
+}

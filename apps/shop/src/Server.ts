@@ -1,47 +1,63 @@
 /**
- * The shop's HTTP API on Fastify: JSON routes, each one pattern, each timed
- * and counted on its own meter; typed errors mapped to status codes.
+ * The shop's HTTP API on Fastify: JSON routes, each built once over its own
+ * meter (its patterns count their reads, loads and statements there), each
+ * timed; the API rate-limited per IP and per user; typed errors mapped to
+ * status codes.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
 import * as Catalog from "./Catalog.ts"
 import type { ShopContext } from "./Context.ts"
-import { BadRequest, CategoryNotFound, ProductNotFound } from "./Errors.ts"
-import type { Meter } from "./Meters.ts"
+import {
+  BadRequest,
+  CategoryNotFound,
+  ProductNotFound,
+  RatesUnavailable,
+  UnsupportedCurrency,
+} from "./Errors.ts"
+import { type Meter, RATE_LIMITED } from "./Meters.ts"
 import * as MetricsPage from "./MetricsPage.ts"
-import { addReview, reviewStats } from "./patterns/Computed.ts"
-import { categoryPage } from "./patterns/IdList.ts"
-import { productPage } from "./patterns/ProductPage.ts"
-import { search } from "./patterns/SearchCache.ts"
-import { addToCart, getCart } from "./patterns/Session.ts"
-import { updateProduct } from "./patterns/WriteThrough.ts"
-import { CartAdd, decode, intParam, NewReview, ProductUpdate } from "./Requests.ts"
+import * as RateLimits from "./RateLimits.ts"
+import { CartAdd, currencyParam, decode, intParam, NewReview, ProductUpdate } from "./Requests.ts"
+import * as Carts from "./routes/Carts.ts"
+import * as Categories from "./routes/Categories.ts"
+import * as Prices from "./routes/Prices.ts"
+import * as Products from "./routes/Products.ts"
+import * as Reviews from "./routes/Reviews.ts"
+import * as Search from "./routes/Search.ts"
 
 const MAX_ID = 2 ** 31 - 1
 
 type Params = Record<string, string | undefined>
-type Handler = (meter: Meter, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
 const started = Symbol("started")
 
-/** Builds the Fastify app over `shop` (not listening yet). */
-export const build = (shop: ShopContext): FastifyInstance => {
+/** Builds the Fastify app over `shop`, its API limited by `limits` (not listening yet). */
+export const build = (shop: ShopContext, limits: RateLimits.Limits): FastifyInstance => {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 })
 
   app.addHook("onRequest", async (request) => {
     ;(request as unknown as Record<symbol, number>)[started] = performance.now()
   })
-  app.addHook("onResponse", async (request) => {
+  app.addHook("onResponse", async (request, reply) => {
     const at = (request as unknown as Record<symbol, number>)[started]
     const url = request.routeOptions.url
-    if (at !== undefined && url?.startsWith("/api/"))
-      shop.meters.request(`${request.method} ${url}`, performance.now() - at)
+    if (at === undefined || !url?.startsWith("/api/")) return
+    const row = reply.statusCode === 429 ? RATE_LIMITED : `${request.method} ${url}`
+    shop.meters.request(row, performance.now() - at)
   })
+
+  RateLimits.addHooks(app, limits)
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof ProductNotFound) return reply.code(404).send({ error: error._tag, id: error.id })
     if (error instanceof CategoryNotFound) return reply.code(404).send({ error: error._tag, id: error.id })
     if (error instanceof BadRequest)
       return reply.code(400).send({ error: error._tag, message: error.message })
+    if (error instanceof UnsupportedCurrency)
+      return reply.code(400).send({ error: error._tag, currency: error.currency })
+    if (error instanceof RatesUnavailable)
+      return reply.code(502).send({ error: error._tag, message: error.message })
     const status = (error as { statusCode?: number }).statusCode
     if (status !== undefined && status >= 400 && status < 500)
       return reply.code(status).send({ error: "BadRequest", message: (error as Error).message })
@@ -53,77 +69,94 @@ export const build = (shop: ShopContext): FastifyInstance => {
     reply.code(404).send({ error: "NotFound", message: `no route ${request.method} ${request.url}` }),
   )
 
-  const route = (method: "GET" | "PUT" | "POST", url: string, handler: Handler) => {
+  /** Registers a route whose handler `make` builds once, over the route's meter. */
+  const route = (method: "GET" | "PUT" | "POST", url: string, make: (meter: Meter) => Handler) => {
     const name = `${method} ${url}`
-    const meter = shop.meters.meter(name)
+    const handler = make(shop.meters.meter(name))
     const traced = shop.cache.traced
     app.route({
       method,
       url,
       handler:
-        traced === undefined
-          ? (request, reply) => handler(meter, request, reply)
-          : (request, reply) => traced(name, () => handler(meter, request, reply)),
+        traced === undefined ? handler : (request, reply) => traced(name, () => handler(request, reply)),
     })
   }
   const params = (request: FastifyRequest) => request.params as Params
   const query = (request: FastifyRequest) => request.query as Params
+  const id = (request: FastifyRequest) => intParam(params(request).id, "id", 1, MAX_ID)
 
-  route("GET", "/api/products/:id", (meter, request) =>
-    productPage(shop, meter, intParam(params(request).id, "id", 1, MAX_ID)),
-  )
-  route("PUT", "/api/products/:id", (meter, request) => {
-    const changes = decode(ProductUpdate, request.body)
-    if (Object.keys(changes).length === 0)
-      throw new BadRequest({ message: "give at least one of priceCents, stock, name" })
-    return updateProduct(shop, meter, intParam(params(request).id, "id", 1, MAX_ID), changes)
+  route("GET", "/api/products/:id", (meter) => {
+    const page = Products.page(shop, meter)
+    return (request) => page(id(request))
   })
-  route("GET", "/api/categories/:id/products", async (meter, request) => {
-    const categoryId = intParam(params(request).id, "id", 1, MAX_ID)
-    const page = intParam(query(request).page, "page", 1, 1_000, 1)
-    return { categoryId, page, products: await categoryPage(shop, meter, categoryId, page) }
-  })
-  route("GET", "/api/products/:id/reviews/stats", (meter, request) =>
-    reviewStats(shop, meter, intParam(params(request).id, "id", 1, MAX_ID)),
-  )
-  route("POST", "/api/products/:id/reviews", async (meter, request, reply) => {
-    const review = decode(NewReview, request.body)
-    await addReview(shop, meter, { ...review, productId: intParam(params(request).id, "id", 1, MAX_ID) })
-    return reply.code(201).send({ ok: true })
-  })
-  route("GET", "/api/carts/:userId", (_meter, request) =>
-    getCart(shop, intParam(params(request).userId, "userId", 1, MAX_ID)),
-  )
-  route("POST", "/api/carts/:userId/items", (meter, request) => {
-    const add = decode(CartAdd, request.body)
-    return addToCart(
-      shop,
-      meter,
-      intParam(params(request).userId, "userId", 1, MAX_ID),
-      add.productId,
-      add.quantity,
-    )
-  })
-  route("GET", "/api/search", async (meter, request) => {
-    const q = query(request).q ?? ""
-    if (q.length > 200) throw new BadRequest({ message: "q is longer than 200 characters" })
-    const categoryId = intParam(query(request).category, "category", 0, MAX_ID, 0)
-    const page = intParam(query(request).page, "page", 1, 100, 1)
-    return search(shop, meter, q, categoryId, page)
-  })
-  route("GET", "/api/products/:id/views", async (meter, request) => {
-    const id = intParam(params(request).id, "id", 1, MAX_ID)
-    const stored = await Catalog.views(shop.db, meter, id)
-    return {
-      productId: id,
-      stored,
-      pending: shop.views.pendingOf(id),
-      total: stored + shop.views.pendingOf(id),
+  route("PUT", "/api/products/:id", (meter) => {
+    const update = Products.update(shop, meter)
+    return async (request) => {
+      const changes = decode(ProductUpdate, request.body)
+      if (Object.keys(changes).length === 0)
+        throw new BadRequest({ message: "give at least one of priceCents, stock, name" })
+      return update(id(request), changes)
     }
   })
-  route("POST", "/api/views/flush", async () => {
+  route("GET", "/api/products/:id/price", (meter) => {
+    const price = Prices.price(shop, meter)
+    return async (request, reply) => {
+      const found = await price(id(request), currencyParam(query(request).currency))
+      reply.header("x-rate-cache", found.cache)
+      return found.price
+    }
+  })
+  route("GET", "/api/categories/:id/products", (meter) => {
+    const listing = Categories.page(shop, meter)
+    return async (request) => {
+      const categoryId = id(request)
+      const page = intParam(query(request).page, "page", 1, 1_000, 1)
+      return { categoryId, page, products: await listing(categoryId, page) }
+    }
+  })
+  route("GET", "/api/products/:id/reviews/stats", (meter) => {
+    const stats = Reviews.stats(shop, meter)
+    return (request) => stats(id(request))
+  })
+  route("POST", "/api/products/:id/reviews", (meter) => {
+    const add = Reviews.add(shop, meter)
+    return async (request, reply) => {
+      const review = decode(NewReview, request.body)
+      await add({ ...review, productId: id(request) })
+      return reply.code(201).send({ ok: true })
+    }
+  })
+  route("GET", "/api/carts/:userId", () => {
+    const get = Carts.get(shop)
+    return (request) => get(intParam(params(request).userId, "userId", 1, MAX_ID))
+  })
+  route("POST", "/api/carts/:userId/items", (meter) => {
+    const add = Carts.add(shop, meter)
+    return async (request) => {
+      const item = decode(CartAdd, request.body)
+      return add(intParam(params(request).userId, "userId", 1, MAX_ID), item.productId, item.quantity)
+    }
+  })
+  route("GET", "/api/search", (meter) => {
+    const search = Search.search(shop, meter)
+    return async (request) => {
+      const q = query(request).q ?? ""
+      if (q.length > 200) throw new BadRequest({ message: "q is longer than 200 characters" })
+      const categoryId = intParam(query(request).category, "category", 0, MAX_ID, 0)
+      const page = intParam(query(request).page, "page", 1, 100, 1)
+      return search(q, categoryId, page)
+    }
+  })
+  route("GET", "/api/products/:id/views", (meter) => async (request) => {
+    const productId = id(request)
+    const stored = await Catalog.views(shop.db, meter, productId)
+    const pending = await shop.views.pendingOf(productId)
+    return { productId, stored, pending, total: stored + pending }
+  })
+  route("POST", "/api/views/flush", () => async () => {
     await shop.views.flush()
-    return { flushes: shop.views.flushes, viewsWritten: shop.views.flushed }
+    const counts = shop.views.counts()
+    return { flushes: counts.flushes, viewsWritten: counts.flushed }
   })
 
   app.get("/metrics.json", async () => MetricsPage.snapshot(shop))

@@ -43,6 +43,7 @@ const main = async () => {
   const result = await Scenario.run(shop.url, {
     products: defaultSize.products,
     categories: defaultSize.categories,
+    ratesMaxAgeSeconds: options.ratesMaxAgeSeconds ?? 1,
   })
   const took = performance.now() - began
   let acrossMillis: number | undefined
@@ -61,16 +62,22 @@ const main = async () => {
   const requests = routes.reduce((n, r) => n + r.requests, 0)
   const dbCalls = routes.reduce((n, r) => n + r.dbCalls, 0)
   const s = shop.context.cache.stats()
+  const views = shop.context.views.counts()
+  const upstream = routes.reduce((n, r) => n + r.upstream, 0)
+  const notModified = routes.reduce((n, r) => n + r.notModified, 0)
   console.log(`
 What just happened (${requests} HTTP requests in ${(took / 1000).toFixed(1)} s, ${dbCalls} database statements):
   - ${result.stampede.requests} requests for the cold product ${result.views.product} at once: ${result.stampede.productLoads} database load (the others joined it, or hit L1 once it was filled).
+  - ${result.prices.requests} prices in ${result.prices.currencies} other currencies: ${upstream} calls to the exchange-rate upstream (${shop.context.ratesUrl}), ${notModified} of them
+    answered 304 Not Modified after its max-age (If-None-Match with the stored ETag); the rest came from the cache.
   - ${result.browsing.requests} skewed page views and category listings: popular products and lists came from L1; category pages
     fetched their products in one batched read, reusing products cached by their own pages.
   - a price change (${result.price.before} -> ${result.price.after} cents) was written to the database and the cache; the next read showed ${result.price.seen}.
   - review statistics were computed once, served from cache, and recomputed after a new review (${result.reviews.before} -> ${result.reviews.after} reviews).
-  - ${result.cart.requests} concurrent add-to-cart requests of one user left ${result.cart.quantity} items: none lost (compare-and-set with retries).
+  - ${result.cart.requests} concurrent add-to-cart requests of one user left ${result.cart.quantity} items: none lost (Session.update: compare-and-set with retries).
   - ${result.searches.requests} searches typed in many ways hit ${result.searches.distinctQueries} normalised queries.
-  - view counts were buffered and written in ${shop.context.views.flushes} batch statements (${shop.context.views.flushed} views; product ${result.views.product}: ${result.views.stored}).
+  - one user sent ${result.limited.requests} requests, over the per-user limit: ${result.limited.denied} answered 429 (Retry-After: ${result.limited.retryAfter} s); everyone else was not limited.
+  - view counts were written behind in ${views.flushes} batch statements (${views.flushed} views; product ${result.views.product}: ${result.views.stored}).
 ${acrossMillis === undefined ? "" : `  - a second shop process on the same Redis saw a price change made through this one after ${acrossMillis.toFixed(0)} ms (bus bound 500 ms).\n`}  - cache: ${s.hitsL1} L1 hits, ${s.hitsL2} L2 hits, ${s.misses} misses, ${s.loads} loads, ${s.coalesced} joined a load in flight.`)
   if (dbCalls * 5 > requests)
     throw new Error(`too many database statements: ${dbCalls} for ${requests} requests`)

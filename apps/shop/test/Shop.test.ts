@@ -2,9 +2,10 @@
  * The shop's routes over real HTTP against one shop (embedded PGlite, L1
  * cache) shared by the file: each test uses its own products and users.
  */
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { normalise } from "../src/patterns/SearchCache.ts"
-import { storeNewer } from "../src/patterns/WriteThrough.ts"
+import { normalise } from "../src/Keyspaces.ts"
+import * as Products from "../src/routes/Products.ts"
 import * as Scenario from "../src/Scenario.ts"
 import * as Shop from "../src/Shop.ts"
 
@@ -98,8 +99,9 @@ describe("product update (write-through)", () => {
     const v1 = (await get("/api/products/23")).body
     const v2 = (await call("PUT", "/api/products/23", { priceCents: v1.priceCents + 7 })).body
     expect(v2.version).toBe(v1.version + 1)
-    // The slower writer of the older row arrives now.
-    expect(await storeNewer(shop.context, v1)).toEqual(v2)
+    // The slower writer of the older row reaches the cache now, through the repository's write-through.
+    const products = Products.repository(shop.context, shop.context.meters.meter("test"))
+    await shop.context.cache.run(products.update(23, Effect.succeed(v1)))
     expect((await get("/api/products/23")).body).toEqual(v2)
   })
 })
@@ -170,6 +172,72 @@ describe("search", () => {
   })
 })
 
+describe("prices in other currencies (cached exchange-rate upstream)", () => {
+  const price = async (id: number, currency: string) => {
+    const response = await fetch(`${shop.url}/api/products/${id}/price?currency=${currency}`)
+    return {
+      status: response.status,
+      cache: response.headers.get("x-rate-cache"),
+      body: (await response.json()) as any,
+    }
+  }
+  const upstream = () => ({ ...shop.rates!.counts })
+  const pastMaxAge = () => new Promise((resolve) => setTimeout(resolve, 1_100)) // the fake sends max-age=1
+
+  it("converts the price; the second request makes no upstream call, and after max-age a 304 revalidates", async () => {
+    const product = (await get("/api/products/71")).body
+    const before = upstream()
+    const first = await price(71, "CHF")
+    expect(first).toMatchObject({ status: 200, cache: "MISS" })
+    expect(first.body).toMatchObject({
+      productId: 71,
+      priceCents: product.priceCents,
+      currency: "CHF",
+      rate: 0.88,
+    })
+    expect(first.body.amount).toBe(Math.round(product.priceCents * 0.88) / 100)
+    expect(upstream().requests - before.requests).toBe(1)
+
+    const second = await price(72, "CHF")
+    expect(second).toMatchObject({ status: 200, cache: "HIT" })
+    expect(upstream().requests - before.requests).toBe(1)
+
+    await pastMaxAge()
+    const third = await price(71, "CHF")
+    expect(third).toMatchObject({ status: 200, cache: "REVALIDATED" })
+    expect(third.body).toEqual(first.body)
+    expect(upstream().requests - before.requests).toBe(2)
+    expect(upstream().notModified - before.notModified).toBe(1)
+    expect(await price(71, "CHF")).toMatchObject({ cache: "HIT" })
+  })
+
+  it("a changed rate is fetched whole (new ETag) once the stored one is past its max-age", async () => {
+    expect((await price(73, "CAD")).body.rate).toBe(1.36)
+    shop.rates!.setRate("CAD", 1.5)
+    expect(await price(73, "CAD")).toMatchObject({ cache: "HIT", body: { rate: 1.36 } })
+    await pastMaxAge()
+    const before = upstream()
+    expect(await price(73, "CAD")).toMatchObject({ cache: "MISS", body: { rate: 1.5 } })
+    expect(upstream().notModified).toBe(before.notModified)
+  })
+
+  it("30 concurrent requests for a cold currency make one upstream call", async () => {
+    const before = upstream().requests
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => price(80 + i, "SEK")))
+    expect(answers.every((a) => a.status === 200 && a.body.rate === 10.45)).toBe(true)
+    expect(upstream().requests - before).toBe(1)
+  })
+
+  it("answers 400 for an unknown or malformed currency and 404 for an unknown product", async () => {
+    expect(await price(71, "XYZ")).toMatchObject({
+      status: 400,
+      body: { error: "UnsupportedCurrency", currency: "XYZ" },
+    })
+    expect(await price(71, "eur")).toMatchObject({ status: 400, body: { error: "BadRequest" } })
+    expect(await price(999_999, "CHF")).toMatchObject({ status: 404, body: { error: "ProductNotFound" } })
+  })
+})
+
 describe("view counts (write-behind)", () => {
   it("buffers views and writes them in one statement per flush", async () => {
     await call("POST", "/api/views/flush")
@@ -188,18 +256,24 @@ describe("metrics page and scenario", () => {
     const result = await Scenario.run(shop.url, {
       products: seed.products,
       categories: seed.categories,
-      size: { stampede: 40, browsing: 300, cartAdds: 20, searches: 40, concurrency: 8 },
+      size: { stampede: 40, browsing: 300, cartAdds: 20, searches: 40, prices: 5, concurrency: 8 },
     })
     expect(result.stampede.productLoads).toBe(1)
     expect(result.price.seen).toBe(result.price.after)
     expect(result.cart.quantity).toBe(20)
     expect(result.reviews.after).toBe(result.reviews.before + 1)
+    // One upstream call per currency, then revalidations only; one user over its limit got 429s.
+    expect(result.prices).toMatchObject({ misses: 3 })
+    expect(result.prices.revalidated).toBeGreaterThan(0)
+    expect(result.limited.denied).toBeGreaterThan(0)
     const page = await fetch(`${shop.url}/metrics`)
     expect(page.headers.get("content-type")).toMatch(/text\/html/)
     const html = await page.text()
     expect(html).toContain("setInterval(tick, 1000)")
     const json = (await get("/metrics.json")).body
     expect(json.cache["hits L1"]).toBeGreaterThan(0)
+    expect(json.cache["requests rate-limited (429)"]).toBe(result.limited.denied)
+    expect(json.cache["exchange-rate upstream calls"]).toBeGreaterThan(0)
     expect(json.keyspaces.find((k: any) => k.keyspace === "shop.product")["hits L1"]).toBeGreaterThan(0)
     // The page carries the numbers before its script runs (the docs' browser check reads it at load).
     expect(html).toMatch(/<td>hits L1<\/td><td>[1-9]\d*<\/td>/)

@@ -1,9 +1,11 @@
 /**
  * Two shop processes sharing one Redis (its own redis-server on a free
  * loopback port): a write through one is seen by the other within the bus
- * bound, and one user's cart stays exact under concurrent adds through both.
- * Each process has its own embedded database with the same deterministic
- * seed; the cache tier and the bus are what they share.
+ * bound, one user's cart stays exact under concurrent adds through both,
+ * and a user's rate limit (10 requests a minute here) is one count across
+ * both. Each process has its own embedded database with the same
+ * deterministic seed; the cache tier, the bus and the rate limiters'
+ * counters are what they share.
  */
 import { RedisHarness } from "@strata/testkit/servers"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -15,9 +17,10 @@ let b: Peer.Peer
 
 beforeAll(async () => {
   redis = await RedisHarness.startRedis()
+  const env = { REDIS_URL: redis.url, SHOP_RATE_LIMIT_PER_USER: "10" }
   ;[a, b] = await Promise.all([
-    Peer.start({ REDIS_URL: redis.url }, { startTimeoutMillis: 240_000 }),
-    Peer.start({ REDIS_URL: redis.url }, { startTimeoutMillis: 240_000 }),
+    Peer.start(env, { startTimeoutMillis: 240_000 }),
+    Peer.start(env, { startTimeoutMillis: 240_000 }),
   ])
 }, 300_000)
 afterAll(async () => {
@@ -79,4 +82,23 @@ it("concurrent add-to-cart requests of one user through both processes lose noth
     const cart = await call(peer.url, "GET", "/api/carts/900")
     expect(cart.lines).toEqual([{ productId: 3, quantity: 30 }])
   }
+}, 30_000)
+
+it("a user's rate limit is one count across both processes (the limiters' counters are in Redis)", async () => {
+  const asUser = (url: string, user: string) =>
+    fetch(`${url}/api/products/11`, { headers: { "x-user-id": user } }).then(async (response) => {
+      await response.arrayBuffer()
+      return response
+    })
+  for (let i = 0; i < 10; i++) {
+    const response = await asUser(i % 2 === 0 ? a.url : b.url, "901")
+    expect(response.status).toBe(200)
+    expect(response.headers.get("ratelimit")).toContain(`"shop.api.user";r=${9 - i};`)
+  }
+  for (const peer of [a, b]) {
+    const denied = await asUser(peer.url, "901")
+    expect(denied.status).toBe(429)
+    expect(Number(denied.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+  }
+  expect((await asUser(b.url, "902")).status).toBe(200)
 }, 30_000)
