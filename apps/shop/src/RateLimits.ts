@@ -12,10 +12,10 @@
  * does not.
  */
 import { createRateLimiter, RateLimiter, type RateLimiterClient } from "@strata/ratelimit"
-import { type FastifyReplyLike, rateLimit } from "@strata/ratelimit/fastify"
+import { rateLimit } from "@strata/ratelimit/fastify"
 import { RedisRateStore } from "@strata/ratelimit/redis"
 import { Schema } from "effect"
-import type { FastifyInstance, FastifyReply } from "fastify"
+import type { FastifyInstance } from "fastify"
 import { intParam } from "./Requests.ts"
 
 /** The request header naming the user. */
@@ -33,33 +33,6 @@ export interface RateLimitOptions {
 
 /** The default limits, per minute. */
 export const defaults = { perIp: 6_000, perUser: 120 } as const
-
-/** The fields a second limiter adds to (a list, as the draft allows) instead of replacing the first's. */
-const LISTS = new Set(["ratelimit", "ratelimit-policy"])
-
-/** `reply` as the hook writes to it, with the rate-limit fields appended to rather than replaced. */
-const appending = (reply: FastifyReply): FastifyReplyLike => {
-  const like: FastifyReplyLike = {
-    header: (name, value) => {
-      const previous = reply.getHeader(name)
-      reply.header(
-        name,
-        typeof previous === "string" && LISTS.has(name.toLowerCase()) ? `${previous}, ${value}` : value,
-      )
-      return like
-    },
-    code: (status) => {
-      reply.code(status)
-      return like
-    },
-    type: (contentType) => {
-      reply.type(contentType)
-      return like
-    },
-    send: (body) => reply.send(body),
-  }
-  return like
-}
 
 /**
  * The user of a request: its `x-user-id` header as a canonical whole number
@@ -115,6 +88,7 @@ export const addHooks = (app: FastifyInstance, limits: Limits): void => {
     skip,
     key: (request) => userOf(request.headers[USER_HEADER]),
   })
-  app.addHook("onRequest", (request, reply) => byIp(request, appending(reply)))
-  app.addHook("onRequest", (request, reply) => byUser(request, appending(reply)))
+  // Each hook adds its item to the RateLimit and RateLimit-Policy lists.
+  app.addHook("onRequest", byIp)
+  app.addHook("onRequest", byUser)
 }

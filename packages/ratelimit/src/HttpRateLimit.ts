@@ -9,6 +9,9 @@
  * "<limiter name>";q=<capacity>;w=<window in s>` and `RateLimit: "<limiter
  * name>";r=<remaining>;t=<seconds until the full capacity is back>`. A denied
  * request also gets `Retry-After: <seconds>` (rounded up, at least 1).
+ * Several limiters on one route (per IP, then per user) each add their item
+ * to the `RateLimit` and `RateLimit-Policy` lists (draft-09 §4 and §5: both
+ * are lists, one item per policy); none replaces another's.
  *
  * **Client IP.** By default the socket's peer address, and `X-Forwarded-For`
  * is ignored: anyone can send that header. Set `trustProxy` to the number of
@@ -103,6 +106,22 @@ export const headersOf = (
   }
   if (!decision.allowed) headers["Retry-After"] = String(Math.max(1, Math.ceil(decision.retryAfter / 1_000)))
   return headers
+}
+
+/** Whether a header's value is a list (`RateLimit`, `RateLimit-Policy`): a second limiter adds its item after the first's. */
+export const isListHeader = (name: string): boolean => {
+  const lower = name.toLowerCase()
+  return lower === "ratelimit" || lower === "ratelimit-policy"
+}
+
+/**
+ * The value to set for `name` when the response may already carry `earlier`
+ * (from another limiter on the same route): list headers get this limiter's
+ * item appended; any other header is replaced.
+ */
+export const withEarlier = (name: string, earlier: unknown, value: string): string => {
+  if (!isListHeader(name) || earlier === undefined || earlier === null || earlier === "") return value
+  return `${Array.isArray(earlier) ? earlier.join(", ") : String(earlier)}, ${value}`
 }
 
 /**

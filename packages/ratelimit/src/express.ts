@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { decide, type Options } from "./HttpRateLimit.ts"
+import { decide, type Options, withEarlier } from "./HttpRateLimit.ts"
 import { requestInfo } from "./node.ts"
 
 export type { Options, RequestInfo } from "./HttpRateLimit.ts"
@@ -27,7 +27,8 @@ export const rateLimit =
   (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     decide(options, requestInfo(req, options.trustProxy)).then(
       (verdict) => {
-        for (const [name, value] of Object.entries(verdict.headers)) res.setHeader(name, value)
+        for (const [name, value] of Object.entries(verdict.headers))
+          res.setHeader(name, withEarlier(name, res.getHeader(name), value))
         if (verdict.denied === undefined) return next()
         res.writeHead(verdict.denied.status, { "content-type": "application/json" })
         res.end(verdict.denied.body)

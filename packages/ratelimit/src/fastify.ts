@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type { IncomingMessage } from "node:http"
-import { decide, type Options } from "./HttpRateLimit.ts"
+import { decide, type Options, withEarlier } from "./HttpRateLimit.ts"
 import { requestInfo } from "./node.ts"
 
 export type { Options, RequestInfo } from "./HttpRateLimit.ts"
@@ -23,6 +23,7 @@ export interface FastifyRequestLike {
 
 /** The part of a Fastify reply the hook writes. */
 export interface FastifyReplyLike {
+  getHeader(name: string): unknown
   header(name: string, value: string): unknown
   code(status: number): FastifyReplyLike
   type(contentType: string): FastifyReplyLike
@@ -38,7 +39,8 @@ export const rateLimit =
   <K>(options: Options<K>) =>
   async (request: FastifyRequestLike, reply: FastifyReplyLike): Promise<unknown> => {
     const verdict = await decide(options, requestInfo(request.raw, options.trustProxy))
-    for (const [name, value] of Object.entries(verdict.headers)) reply.header(name, value)
+    for (const [name, value] of Object.entries(verdict.headers))
+      reply.header(name, withEarlier(name, reply.getHeader(name), value))
     if (verdict.denied === undefined) return undefined
     return reply.code(verdict.denied.status).type("application/json").send(verdict.denied.body)
   }

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import type { IncomingHttpHeaders } from "node:http"
-import { clientIp, decide, type Options as HttpOptions } from "./HttpRateLimit.ts"
+import { clientIp, decide, type Options as HttpOptions, isListHeader } from "./HttpRateLimit.ts"
 
 export type { RequestInfo } from "./HttpRateLimit.ts"
 
@@ -21,7 +21,7 @@ export type { RequestInfo } from "./HttpRateLimit.ts"
 export interface HonoContextLike {
   readonly req: { readonly raw: Request; readonly method: string }
   readonly env?: unknown
-  header(name: string, value: string): void
+  header(name: string, value: string, options?: { append?: boolean }): void
   body(data: string, status: 429, headers: Record<string, string>): Response
 }
 
@@ -54,12 +54,11 @@ export const rateLimit =
       headers,
       ip: clientIp((options.peer ?? nodePeer)(c), headers, options.trustProxy),
     })
+    // List headers get this limiter's item after an earlier limiter's (see HttpRateLimit).
+    for (const [name, value] of Object.entries(verdict.headers))
+      c.header(name, value, { append: isListHeader(name) })
     if (verdict.denied !== undefined)
-      return c.body(verdict.denied.body, verdict.denied.status, {
-        ...verdict.headers,
-        "content-type": "application/json",
-      })
-    for (const [name, value] of Object.entries(verdict.headers)) c.header(name, value)
+      return c.body(verdict.denied.body, verdict.denied.status, { "content-type": "application/json" })
     await next()
     return undefined
   }

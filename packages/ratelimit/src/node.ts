@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { clientIp, decide, type Options, type RequestInfo } from "./HttpRateLimit.ts"
+import { clientIp, decide, type Options, type RequestInfo, withEarlier } from "./HttpRateLimit.ts"
 
 export type { Options, RequestInfo } from "./HttpRateLimit.ts"
 
@@ -46,7 +46,8 @@ export const rateLimit =
       res.end(JSON.stringify({ error: "Service Unavailable" }))
       return false
     }
-    for (const [name, value] of Object.entries(verdict.headers)) res.setHeader(name, value)
+    for (const [name, value] of Object.entries(verdict.headers))
+      res.setHeader(name, withEarlier(name, res.getHeader(name), value))
     if (verdict.denied === undefined) return true
     res.writeHead(verdict.denied.status, { "content-type": "application/json" })
     res.end(verdict.denied.body)

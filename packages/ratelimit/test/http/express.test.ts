@@ -1,7 +1,7 @@
 import { rateLimit } from "@strata/ratelimit/express"
 import express from "express"
 import { describe, expect, it } from "vitest"
-import { close, hit, memoryLimits, perIp } from "./httpHelpers.ts"
+import { close, expectBothLimiters, hit, memoryLimits, perIp, perUser, userKey } from "./httpHelpers.ts"
 
 describe("@strata/ratelimit/express (Express 5)", () => {
   it("counts per IP, answers 429 with Retry-After and the IETF headers, skips what it is told to", async () => {
@@ -52,6 +52,30 @@ describe("@strata/ratelimit/express (Express 5)", () => {
     try {
       expect((await hit(`${url}/heavy`, 1))[0]!.rateLimit).toMatch(/r=0;/)
       expect((await hit(`${url}/light`, 1))[0]!.status).toBe(429)
+    } finally {
+      await close(server)
+      await limits.close()
+    }
+  })
+
+  it("two middlewares (per IP, then per user) each add their item to RateLimit and RateLimit-Policy", async () => {
+    const limits = await memoryLimits()
+    const app = express()
+    app.use(rateLimit({ limiter: perIp(), limits }))
+    app.use(rateLimit({ limiter: perUser(), limits, key: userKey }))
+    app.get("/", (_req, res) => {
+      res.send("ok")
+    })
+    const server = app.listen(0, "127.0.0.1")
+    await new Promise((resolve) => server.once("listening", resolve))
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      const { statuses, items, policies } = expectBothLimiters(await hit(`${url}/`, 4, { "x-user": "u1" }))
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
+      // The per-IP limiter denies the 4th before the per-user one runs.
+      expect(items[3]).toEqual(['"http.per-ip"'])
+      expect(policies[0]).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
     } finally {
       await close(server)
       await limits.close()

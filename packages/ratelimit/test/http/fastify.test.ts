@@ -1,7 +1,7 @@
 import { rateLimit } from "@strata/ratelimit/fastify"
 import Fastify from "fastify"
 import { describe, expect, it } from "vitest"
-import { hit, memoryLimits, perIp } from "./httpHelpers.ts"
+import { expectBothLimiters, hit, memoryLimits, perIp, perUser, userKey } from "./httpHelpers.ts"
 
 describe("@strata/ratelimit/fastify (Fastify 5)", () => {
   it("an onRequest hook: 3 pass with the IETF headers, the 4th is a 429 with Retry-After", async () => {
@@ -17,6 +17,26 @@ describe("@strata/ratelimit/fastify (Fastify 5)", () => {
       expect(responses[3]!.policy).toBe('"http.per-ip";q=3;w=60')
       expect(Number(responses[3]!.retryAfter)).toBeGreaterThanOrEqual(50)
       expect(JSON.parse(responses[3]!.body)).toMatchObject({ error: "Too Many Requests" })
+    } finally {
+      await app.close()
+      await limits.close()
+    }
+  })
+
+  it("two hooks (per IP, then per user) each add their item to RateLimit and RateLimit-Policy", async () => {
+    const limits = await memoryLimits()
+    const app = Fastify()
+    app.addHook("onRequest", rateLimit({ limiter: perIp(), limits }))
+    app.addHook("onRequest", rateLimit({ limiter: perUser(), limits, key: userKey }))
+    app.get("/", async () => "ok")
+    const url = await app.listen({ port: 0, host: "127.0.0.1" })
+    try {
+      const { statuses, items, policies } = expectBothLimiters(await hit(`${url}/`, 4, { "x-user": "u1" }))
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
+      // The per-IP limiter denies the 4th before the per-user one runs.
+      expect(items[3]).toEqual(['"http.per-ip"'])
+      expect(policies[0]).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
     } finally {
       await app.close()
       await limits.close()

@@ -3,7 +3,7 @@ import { serve } from "@hono/node-server"
 import { rateLimit } from "@strata/ratelimit/hono"
 import { Hono } from "hono"
 import { describe, expect, it } from "vitest"
-import { close, hit, memoryLimits, perIp } from "./httpHelpers.ts"
+import { close, expectBothLimiters, hit, memoryLimits, perIp, perUser, userKey } from "./httpHelpers.ts"
 
 describe("@strata/ratelimit/hono (Hono 4 on @hono/node-server)", () => {
   it("3 pass with the IETF headers, the 4th is a 429 with Retry-After; the socket address is the key", async () => {
@@ -24,6 +24,33 @@ describe("@strata/ratelimit/hono (Hono 4 on @hono/node-server)", () => {
       expect(responses.map((r) => r.rateLimit?.match(/r=(\d+)/)?.[1])).toEqual(["2", "1", "0", "0"])
       expect(responses[3]!.retryAfter).toMatch(/^\d+$/)
       expect(responses[3]!.policy).toBe('"http.per-ip";q=3;w=60')
+    } finally {
+      await close(server)
+      await limits.close()
+    }
+  })
+
+  it("two middlewares (per IP, then per user) each add their item to RateLimit and RateLimit-Policy", async () => {
+    const limits = await memoryLimits()
+    const app = new Hono()
+    app.use(rateLimit({ limiter: perIp(), limits }))
+    app.use(rateLimit({ limiter: perUser(), limits, key: userKey }))
+    app.get("/", (c) => c.text("ok"))
+    let port = 0
+    const server = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+        port = info.port
+        resolve(s as Server)
+      })
+    })
+    const url = `http://127.0.0.1:${port}`
+    try {
+      const { statuses, items, policies } = expectBothLimiters(await hit(`${url}/`, 4, { "x-user": "u1" }))
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
+      // The per-IP limiter denies the 4th before the per-user one runs.
+      expect(items[3]).toEqual(['"http.per-ip"'])
+      expect(policies[0]).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
     } finally {
       await close(server)
       await limits.close()

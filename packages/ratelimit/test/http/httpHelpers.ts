@@ -15,6 +15,27 @@ export const perIp = () =>
 
 export const memoryLimits = () => createRateLimiter()
 
+/** Five requests a minute per user (the `x-user` header), on a memory store: the second limiter on a route. */
+export const perUser = () =>
+  RateLimiter.make({
+    name: "http.per-user",
+    key: Schema.String,
+    algorithm: "sliding-log",
+    limit: 5,
+    window: "1 minute",
+  })
+
+/** The checks of a route behind two limiters (3 per IP, then 5 per user): both items in each list header. */
+export const expectBothLimiters = (responses: Awaited<ReturnType<typeof hit>>) => {
+  const statuses = responses.map((r) => r.status)
+  const items = responses.map((r) => r.rateLimit?.split(", ").map((item) => item.split(";")[0]))
+  return { statuses, items, policies: responses.map((r) => r.policy) }
+}
+
+/** The user key of the second limiter. */
+export const userKey = (r: { readonly headers: Record<string, string | Array<string> | undefined> }) =>
+  r.headers["x-user"] as string | undefined
+
 /** The base URL of a listening server (loopback, port chosen by the system). */
 export const baseUrl = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 

@@ -5,7 +5,16 @@ import { RedisRateStore } from "@strata/ratelimit/redis"
 import { RedisHarness } from "@strata/testkit/servers"
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { close, hit, listen, memoryLimits, perIp } from "./httpHelpers.ts"
+import {
+  close,
+  expectBothLimiters,
+  hit,
+  listen,
+  memoryLimits,
+  perIp,
+  perUser,
+  userKey,
+} from "./httpHelpers.ts"
 
 describe("@strata/ratelimit/node", () => {
   it("lets 3 requests through with the IETF headers, then answers 429 with Retry-After", async () => {
@@ -99,6 +108,28 @@ describe("@strata/ratelimit/node", () => {
       await close(server)
       await limits.close()
       await RedisHarness.stopAll([redis])
+    }
+  })
+
+  it("two steps (per IP, then per user) each add their item to RateLimit and RateLimit-Policy", async () => {
+    const limits = await memoryLimits()
+    const byIp = rateLimit({ limiter: perIp(), limits })
+    const byUser = rateLimit({ limiter: perUser(), limits, key: userKey })
+    const server = createServer(async (req, res) => {
+      if (!(await byIp(req, res)) || !(await byUser(req, res))) return
+      res.end("ok")
+    })
+    const url = await listen(server)
+    try {
+      const { statuses, items, policies } = expectBothLimiters(await hit(`${url}/`, 4, { "x-user": "u1" }))
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
+      // The per-IP limiter denies the 4th before the per-user one runs.
+      expect(items[3]).toEqual(['"http.per-ip"'])
+      expect(policies[0]).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
+    } finally {
+      await close(server)
+      await limits.close()
     }
   })
 })
