@@ -93,7 +93,7 @@ export const make = Effect.fnUntraced(function* (
     health,
     isLive(clock),
   )
-  const shared = SharedTier.make(config, l2, l1, telemetry, monoNow, wallNow, traced)
+  const shared = SharedTier.make(config, l2, l1, telemetry, monoNow, wallNow, traced, spans)
   const busEvents = BusEvents.make(bus, l2, l1, guard, health, telemetry, runFork)
   const writes = Writes.make(config, l1, shared, busEvents, guard, wallNow)
   const leaseStep = config.lease === undefined ? undefined : Leases.make(config, shared, busEvents, telemetry)
@@ -169,6 +169,7 @@ export const make = Effect.fnUntraced(function* (
       if (closed) throw new CacheClosed({ message: `cache "${config.name}" is closed` })
       return reads.peekUnsafe(keyspace, key)
     },
+    getPromiseUnsafe: (keyspace, key) => (closed ? undefined : reads.getPromise(keyspace, key)),
     getOrSetMany: open(getOrSetMany),
     set: open(writes.set),
     update: open(Update.make(l1, shared, writes, wallNow)),

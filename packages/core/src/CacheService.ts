@@ -190,6 +190,18 @@ export interface Service {
    * path the Promise facade uses before it runs any effect.
    */
   readonly peekUnsafe: <K, V>(keyspace: Keyspace<K, V>, key: NoInfer<K>) => V | undefined
+  /**
+   * `get` as a Promise, without an Effect run, for the Promise facade's L1
+   * miss: `undefined` when that path does not apply (spans on, a store
+   * without Promise reads, a key the schema refuses, a closed cache), and
+   * then `get` answers. Resolves to the value or `undefined` (a miss, or a
+   * failing shared tier read as one: `StoreFailed`); rejects with
+   * `StoreUnavailable` or `Timeout` only under `l2ReadErrors: "fail"`.
+   */
+  readonly getPromiseUnsafe: <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: NoInfer<K>,
+  ) => Promise<V | undefined> | undefined
   /** A snapshot of the counters (also pushes them into the Effect metrics). */
   readonly stats: () => Stats
   /** Every event the cache reports, from subscription on. */

@@ -289,7 +289,18 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
           return Promise.reject(error)
         }
         if (hit !== undefined) return Promise.resolve(hit)
-        return run(service.get(keyspace, key)).then(Option.getOrUndefined)
+        // An L1 miss read from L2 without an Effect run where the engine allows it (see getPromiseUnsafe).
+        const direct = service.getPromiseUnsafe(keyspace, key)
+        if (direct === undefined) return run(service.get(keyspace, key)).then(Option.getOrUndefined)
+        return direct.then(
+          (value) => {
+            if (closed) throw closedError()
+            return value
+          },
+          (error: unknown) => {
+            throw closed ? closedError() : error
+          },
+        )
       },
       getOrSet(key, loader, options) {
         if (typeof loader !== "function")

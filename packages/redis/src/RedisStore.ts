@@ -199,21 +199,31 @@ export const make = Effect.fnUntraced(function* (options: Options) {
    * the command and the reading of its reply happen in one promise, because
    * every effect step costs the hot read path measurable time (W5/W6).
    */
+  /** Runs `f` on the full key of `key` in `space` (its generation read first if unknown), tracked for liveness. */
+  const onKey = <A>(space: string, key: string, f: (fullKey: string, generation: number) => Promise<A>) =>
+    liveness.track(() => {
+      const generation = generations.get(space)
+      return generation !== undefined
+        ? f(keyOf(space, generation, key), generation)
+        : readGeneration(space).then((g) => f(keyOf(space, g, key), g))
+    })
+
   const keyed = <A>(
     operation: string,
     space: string,
     key: string,
     f: (fullKey: string, generation: number) => Promise<A>,
+  ) => Effect.tryPromise({ try: () => onKey(space, key, f), catch: fail(operation) })
+
+  /** `keyed` as a Promise rejecting with the same typed errors, for the engine's Promise reads. */
+  const keyedPromise = <A>(
+    operation: string,
+    space: string,
+    key: string,
+    f: (fullKey: string, generation: number) => Promise<A>,
   ) =>
-    Effect.tryPromise({
-      try: () =>
-        liveness.track(() => {
-          const generation = generations.get(space)
-          return generation !== undefined
-            ? f(keyOf(space, generation, key), generation)
-            : readGeneration(space).then((g) => f(keyOf(space, g, key), g))
-        }),
-      catch: fail(operation),
+    onKey(space, key, f).catch((error: unknown) => {
+      throw fail(operation)(error)
     })
 
   /** Re-reads the generations of `spaces` from Redis. */
@@ -312,6 +322,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
       ).pipe(Effect.map((generation) => learn(space, notLate(generation)))),
     versioned: {
       get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
+      getPromise: (space, key) =>
+        keyedPromise("get", space, key, (k) => client.getBuffer(k).then(versionedValue)),
       // The version travels in each value's header, so the MGET of getMany reads it for free.
       getMany: (space, keys) => mget(space, keys, versionedValue),
       fill: (space, key, value, ttlMillis, expectedVersion) =>

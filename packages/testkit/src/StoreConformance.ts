@@ -358,6 +358,25 @@ export const storeConformance = <E>(name: string, options: StoreUnderTest<E>): v
       expect(await run(versioned.getMany(s, []))).toEqual([])
     })
 
+    it("versioned: getPromise, when offered, answers what get answers (value and version, after writes, deletes and fills)", async () => {
+      const { store, run, space } = harness
+      const getPromise = store.versioned?.getPromise
+      if (getPromise === undefined) return
+      const versioned = store.versioned!
+      const s = space("vgetpromise")
+      await run(store.set(s, "a", text("one"), 60_000))
+      await run(store.delete(s, "b"))
+      await run(versioned.fill(s, "c", text("three"), 60_000, 0))
+      for (const key of ["a", "b", "c", "missing", "__proto__"]) {
+        const viaEffect = await run(versioned.get(s, key))
+        const viaPromise = await getPromise(s, key)
+        expect(
+          [viaPromise.value && new TextDecoder().decode(viaPromise.value), viaPromise.version],
+          key,
+        ).toEqual([viaEffect.value && new TextDecoder().decode(viaEffect.value), viaEffect.version])
+      }
+    })
+
     it("versioned: every version the store reports works as the base of a fill, after writes, deletes and fills alike (a chain of 30)", async () => {
       const { store, run, space } = harness
       const versioned = store.versioned

@@ -229,5 +229,38 @@ export const make = (
     return hit === MISS ? undefined : (hit as V)
   }
 
-  return { get, getMany, getOrSet, peekUnsafe }
+  /** `get` after an L1 miss as a Promise (see `CacheService.getPromiseUnsafe`), or `undefined`. */
+  const getPromise = <K, V>(keyspace: Keyspace<K, V>, key: K): Promise<V | undefined> | undefined => {
+    const readThrough = l2.readThroughPromise
+    if (readThrough === undefined) return undefined
+    const storeKey = storeKeyOrError(keyspace, key)
+    if (typeof storeKey !== "string") return undefined
+    if (l1.uses(keyspace)) {
+      const hit = fresh(keyspace.id, storeKey)
+      if (hit !== MISS) return Promise.resolve(hit as V)
+    }
+    let ticket: Ticket
+    try {
+      ticket = guard.begin(keyspace.id, storeKey, tagsOf(keyspace, key))
+    } catch {
+      return undefined
+    }
+    return readThrough(keyspace, storeKey, ticket).then(
+      (found) => {
+        guard.end(ticket)
+        if (found.fresh !== MISS) return found.fresh as V
+        counts.misses++
+        return undefined
+      },
+      (error: StoreError) => {
+        guard.end(ticket)
+        if (config.l2ReadErrors === "fail") throw error
+        Effect.runSync(l2.recover(keyspace, "get", undefined)(error))
+        counts.misses++
+        return undefined
+      },
+    )
+  }
+
+  return { get, getMany, getOrSet, peekUnsafe, getPromise }
 }

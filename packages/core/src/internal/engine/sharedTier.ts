@@ -50,6 +50,14 @@ export interface SharedTier {
     storeKey: string,
     bytes: Uint8Array | undefined,
   ) => Entry.Entry<V> | undefined | Effect.Effect<Entry.Entry<V> | undefined, StoreError>
+  /**
+   * `readThrough` as a Promise (breaker and counters included), or
+   * `undefined` where it does not apply: spans on, fills unguarded, or a
+   * store without `versioned.getPromise`. Rejects with the store's typed error.
+   */
+  readonly readThroughPromise:
+    | (<K, V>(keyspace: Keyspace<K, V>, storeKey: string, ticket: Ticket) => Promise<L2Read>)
+    | undefined
   /** Reads a key from L2 (with its version when fills are guarded) and fills L1 from it if the ticket holds. */
   readonly readThrough: <K, V>(
     keyspace: Keyspace<K, V>,
@@ -87,6 +95,7 @@ export const make = (
     span: string,
     attributes: Record<string, string>,
   ) => Effect.Effect<A, E, R>,
+  spans: boolean,
 ): SharedTier => {
   const { counts, emit } = telemetry
   let lastCircuit: CircuitState = "closed"
@@ -116,10 +125,8 @@ export const make = (
         Effect.onExit((exit) =>
           Effect.sync(() => {
             if (Exit.isSuccess(exit)) circuit?.success()
-            else {
-              if (Cause.hasFails(exit.cause)) counts.l2Errors++
-              circuit?.failure()
-            }
+            else if (Cause.hasFails(exit.cause)) failed()
+            else circuit?.failure()
           }),
         ),
         // No stack trace per span: capturing one costs more than the rest of an L2 hit's bookkeeping.
@@ -170,15 +177,17 @@ export const make = (
     return Effect.map(tagsCurrent(e.tagVersions), (current) => (current ? e : undefined))
   }
 
-  /** What a versioned read means for a caller: accepted, filled into L1 if the ticket holds, fresh or stale. */
-  const finishRead = (
-    keyspace: Keyspace<any, any>,
-    storeKey: string,
-    ticket: Ticket,
-    { value: bytes, version: read }: VersionedValue,
-  ): Effect.Effect<L2Read, StoreError> => {
-    const version = Number.isNaN(read) ? undefined : read
-    const finish = (entry: Entry.Entry<any> | undefined): L2Read => {
+  /** What an accepted entry (or none) means for a caller: filled into L1 if the ticket holds, fresh or stale. */
+  const finisher =
+    (
+      keyspace: Keyspace<any, any>,
+      storeKey: string,
+      ticket: Ticket,
+      bytes: Uint8Array | undefined,
+      read: number,
+    ) =>
+    (entry: Entry.Entry<any> | undefined): L2Read => {
+      const version = Number.isNaN(read) ? undefined : read
       if (entry === undefined) return noRead(version)
       const value = l1.fill(
         keyspace,
@@ -197,9 +206,47 @@ export const make = (
       }
       return { fresh: MISS, stale: staleValueOf(value, entry, monoNow(), wall), version }
     }
+
+  /** What a versioned read means for a caller: accepted, filled into L1 if the ticket holds, fresh or stale. */
+  const finishRead = (
+    keyspace: Keyspace<any, any>,
+    storeKey: string,
+    ticket: Ticket,
+    { value: bytes, version: read }: VersionedValue,
+  ): Effect.Effect<L2Read, StoreError> => {
+    const finish = finisher(keyspace, storeKey, ticket, bytes, read)
     const accepted = accept(keyspace, storeKey, bytes)
     return Effect.isEffect(accepted) ? Effect.map(accepted, finish) : Effect.succeed(finish(accepted))
   }
+
+  /** The breaker's and the counters' part of an L2 call that failed. */
+  const failed = () => {
+    counts.l2Errors++
+    circuit?.failure()
+  }
+
+  const getPromise = config.fillGuards && !spans ? store?.versioned?.getPromise : undefined
+  const readThroughPromise: SharedTier["readThroughPromise"] =
+    getPromise === undefined
+      ? undefined
+      : async (keyspace, storeKey, ticket) => {
+          if (circuit !== undefined && !circuit.allow()) throw circuitOpen("get")
+          let found: VersionedValue
+          try {
+            found = await getPromise(keyspace.id, storeKey)
+          } catch (error) {
+            failed()
+            throw error
+          }
+          circuit?.success()
+          const finish = finisher(keyspace, storeKey, ticket, found.value, found.version)
+          const accepted = accept(keyspace, storeKey, found.value)
+          if (!Effect.isEffect(accepted)) return finish(accepted)
+          // Dropped bytes or tag versions to read: rare, and taken through the effect.
+          const exit = await Effect.runPromiseExit(Effect.map(accepted, finish))
+          if (Exit.isSuccess(exit)) return exit.value
+          throw Cause.squash(exit.cause)
+        }
 
   const readThrough: SharedTier["readThrough"] = (keyspace, storeKey, ticket) => {
     if (store === undefined) return Effect.succeed(noRead(undefined))
@@ -236,6 +283,7 @@ export const make = (
     tagVersions,
     accept,
     readThrough,
+    readThroughPromise,
     readOrAcquire,
     recover,
   }
