@@ -27,6 +27,7 @@ import * as Leases from "./internal/engine/leases.ts"
 import * as Load from "./internal/engine/load.ts"
 import * as LoadMany from "./internal/engine/loadMany.ts"
 import * as Read from "./internal/engine/read.ts"
+import * as SetPromise from "./internal/engine/setPromise.ts"
 import * as SharedTier from "./internal/engine/sharedTier.ts"
 import * as Telemetry from "./internal/engine/telemetry.ts"
 import * as Update from "./internal/engine/update.ts"
@@ -96,6 +97,7 @@ export const make = Effect.fnUntraced(function* (
   const shared = SharedTier.make(config, l2, l1, telemetry, monoNow, wallNow, traced, spans)
   const busEvents = BusEvents.make(bus, l2, l1, guard, health, telemetry, runFork)
   const writes = Writes.make(config, l1, shared, busEvents, guard, wallNow)
+  const setPromise = SetPromise.make(config, shared, busEvents, writes, wallNow)
   const leaseStep = config.lease === undefined ? undefined : Leases.make(config, shared, busEvents, telemetry)
   const flights = Flights.make(scope, l1, guard, telemetry, monoNow)
   const loads = Load.make(
@@ -170,6 +172,10 @@ export const make = Effect.fnUntraced(function* (
       return reads.peekUnsafe(keyspace, key)
     },
     getPromiseUnsafe: (keyspace, key) => (closed ? undefined : reads.getPromise(keyspace, key)),
+    setPromiseUnsafe: (keyspace, key, value, options) =>
+      closed || options !== undefined || setPromise === undefined
+        ? undefined
+        : setPromise(keyspace, key, value),
     getOrSetMany: open(getOrSetMany),
     set: open(writes.set),
     update: open(Update.make(l1, shared, writes, wallNow)),

@@ -198,6 +198,19 @@ export interface Service {
    * failing shared tier read as one: `StoreFailed`); rejects with
    * `StoreUnavailable` or `Timeout` only under `l2ReadErrors: "fail"`.
    */
+  /**
+   * `set` as a Promise, without an Effect run, for the Promise facade:
+   * `undefined` when that path does not apply (spans on, a store without
+   * `setPromise`, a tagged keyspace, per-call `options`, input `set` would
+   * refuse, a closed cache), and then `set` answers. Rejects with
+   * `StoreUnavailable` or `Timeout`.
+   */
+  readonly setPromiseUnsafe: <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: NoInfer<K>,
+    value: NoInfer<V>,
+    options: WriteOptions | undefined,
+  ) => Promise<void> | undefined
   readonly getPromiseUnsafe: <K, V>(
     keyspace: Keyspace<K, V>,
     key: NoInfer<K>,

@@ -254,6 +254,17 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
       throw Cause.squash(exit.cause)
     })
   }
+  /** A call's Promise as `run` reports it: whatever ends after `close()` ran is `CacheClosed`. */
+  const settled = <A>(promise: Promise<A>): Promise<A> =>
+    promise.then(
+      (value) => {
+        if (closed) throw closedError()
+        return value
+      },
+      (error: unknown) => {
+        throw closed ? closedError() : error
+      },
+    )
   const clientOf = <K, V>(keyspace: Keyspace<K, V>): KeyspaceClient<K, V> => {
     if (!isKeyspace(keyspace))
       throw new InvalidArgument({
@@ -292,15 +303,7 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         // An L1 miss read from L2 without an Effect run where the engine allows it (see getPromiseUnsafe).
         const direct = service.getPromiseUnsafe(keyspace, key)
         if (direct === undefined) return run(service.get(keyspace, key)).then(Option.getOrUndefined)
-        return direct.then(
-          (value) => {
-            if (closed) throw closedError()
-            return value
-          },
-          (error: unknown) => {
-            throw closed ? closedError() : error
-          },
-        )
+        return settled(direct)
       },
       getOrSet(key, loader, options) {
         if (typeof loader !== "function")
@@ -317,7 +320,12 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
         if (hit !== undefined) return Promise.resolve(hit)
         return run(service.getOrSet(keyspace, key, loaderOf(loader), options))
       },
-      set: (key, value, options) => run(service.set(keyspace, key, value, options)),
+      set: (key, value, options) => {
+        if (closed) return Promise.reject(closedError())
+        // Without an Effect run where the engine allows it (see setPromiseUnsafe).
+        const direct = service.setPromiseUnsafe(keyspace, key, value, options)
+        return direct === undefined ? run(service.set(keyspace, key, value, options)) : settled(direct)
+      },
       update: (key, f, options) => run(service.update(keyspace, key, f, options)),
       delete: (key) => run(service.delete(keyspace, key)),
       getOrSetMany(keys, loadMany, options) {

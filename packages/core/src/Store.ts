@@ -172,6 +172,14 @@ export interface Service {
     value: Uint8Array,
     ttlMillis: number,
   ) => Effect.Effect<void, StoreError>
+  /**
+   * Optional: `set` as a Promise that rejects with the same typed errors.
+   * The Promise facade's `set` calls it when spans are off, saving an Effect
+   * run per write.
+   */
+  readonly setPromise?:
+    | ((space: string, key: string, value: Uint8Array, ttlMillis: number) => Promise<void>)
+    | undefined
   /** `set` for many entries, each with its own TTL. */
   readonly setMany: (space: string, writes: ReadonlyArray<Write>) => Effect.Effect<void, StoreError>
   /** Removes `key`; removing an absent key succeeds. */

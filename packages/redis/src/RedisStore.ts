@@ -295,6 +295,8 @@ export const make = Effect.fnUntraced(function* (options: Options) {
     get: (space, key) => keyed("get", space, key, (k) => client.getBuffer(k).then(storedValue)),
     getMany: (space, keys) => mget(space, keys, storedValue),
     set: (space, key, value, ttlMillis) => keyed("set", space, key, (k) => writeValue(k, value, ttlMillis)),
+    setPromise: (space, key, value, ttlMillis) =>
+      keyedPromise("set", space, key, (k) => writeValue(k, value, ttlMillis)).then(() => undefined),
     setMany: (space, writes) =>
       Effect.flatMap(generationOf(space), (generation) =>
         call("setMany", () =>

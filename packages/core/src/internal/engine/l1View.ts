@@ -19,7 +19,7 @@ import * as Entry from "../../Entry.ts"
 import type { Keyspace } from "../../Keyspace.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import { freezeDeep } from "../freeze.ts"
-import { L1 } from "../l1.ts"
+import { L1, type L1Slot } from "../l1.ts"
 import * as Msgpack from "../msgpack.ts"
 import type { Config } from "./config.ts"
 import type { Telemetry } from "./telemetry.ts"
@@ -80,6 +80,19 @@ export interface L1View {
     tagVersions: Entry.TagVersions | undefined,
     ticket: Ticket | undefined,
   ) => unknown
+  /**
+   * Stores an entry this process wrote, as its envelope bytes: the value is
+   * decoded on the first read (and kept, frozen, unless freezing cannot
+   * protect it), so a write nobody here reads costs no decode.
+   */
+  readonly keep: (
+    keyspace: Keyspace<any, any>,
+    key: string,
+    envelopeBytes: Uint8Array,
+    freshUntilWall: number,
+    staleUntilWall: number,
+    tagVersions: Entry.TagVersions | undefined,
+  ) => void
   /** A fresh decoded copy of the value inside envelope bytes this process wrote or read. */
   readonly copyOf: (keyspace: Keyspace<any, any>, envelopeBytes: Uint8Array) => unknown
   readonly drop: (space: string, key: string) => void
@@ -162,25 +175,81 @@ export const make = (
       counts.voidedFills++
       return served
     }
-    const wall = wallNow()
-    const mono = l1.now()
-    l1.sieve.set(
-      keyspace.id,
+    store(
+      keyspace,
       key,
-      {
-        value,
-        freshUntil: mono + Math.min(freshUntilWall - wall, maxTtl),
-        expiresAt: mono + (staleUntilWall - wall),
-        tagVersions,
-        copy: needsCopy ? () => copyOf(keyspace, envelopeBytes) : undefined,
-        size: envelopeBytes.length + key.length + 64,
-        visited: false,
-        // A copy read from L2 is as old as the read: a reply that arrived late must not look new.
-        filledAt: ticket === undefined ? mono : Math.min(mono, ticket.startedAt),
-      },
-      mono,
+      value,
+      needsCopy ? () => copyOf(keyspace, envelopeBytes) : undefined,
+      envelopeBytes,
+      freshUntilWall,
+      staleUntilWall,
+      tagVersions,
+      ticket,
     )
     return served
+  }
+
+  /** Puts a slot in L1 (wall-clock times become monotonic here). */
+  const store = (
+    keyspace: Keyspace<any, any>,
+    key: string,
+    value: unknown,
+    copy: (() => unknown) | undefined,
+    envelopeBytes: Uint8Array,
+    freshUntilWall: number,
+    staleUntilWall: number,
+    tagVersions: Entry.TagVersions | undefined,
+    ticket: Ticket | undefined,
+  ): L1Slot => {
+    const wall = wallNow()
+    const mono = l1!.now()
+    const slot: L1Slot = {
+      value,
+      freshUntil: mono + Math.min(freshUntilWall - wall, maxTtl),
+      expiresAt: mono + (staleUntilWall - wall),
+      tagVersions,
+      copy,
+      size: envelopeBytes.length + key.length + 64,
+      visited: false,
+      // A copy read from L2 is as old as the read: a reply that arrived late must not look new.
+      filledAt: ticket === undefined ? mono : Math.min(mono, ticket.startedAt),
+    }
+    l1!.sieve.set(keyspace.id, key, slot, mono)
+    return slot
+  }
+
+  const keep: L1View["keep"] = (
+    keyspace,
+    key,
+    envelopeBytes,
+    freshUntilWall,
+    staleUntilWall,
+    tagVersions,
+  ) => {
+    if (l1 === undefined || !uses(keyspace)) return
+    const slot = store(
+      keyspace,
+      key,
+      undefined,
+      undefined,
+      envelopeBytes,
+      freshUntilWall,
+      staleUntilWall,
+      tagVersions,
+      undefined,
+    ) as {
+      value: unknown
+      copy: (() => unknown) | undefined
+    }
+    slot.copy = () => {
+      const value = copyOf(keyspace, envelopeBytes)
+      // Frozen for good: later reads share it. Not protectable by freezing: every read decodes its own.
+      if (!freezeDeep(value)) {
+        slot.value = value
+        slot.copy = undefined
+      }
+      return value
+    }
   }
 
   const stale = (keyspace: Keyspace<any, any>, key: string): StaleValue | undefined => {
@@ -221,6 +290,7 @@ export const make = (
     },
     stale,
     fill,
+    keep,
     copyOf,
     drop: (space, key) => {
       l1?.sieve.delete(space, key)

@@ -50,6 +50,16 @@ export interface SharedTier {
     storeKey: string,
     bytes: Uint8Array | undefined,
   ) => Entry.Entry<V> | undefined | Effect.Effect<Entry.Entry<V> | undefined, StoreError>
+  /** Reads the keys with their versions, in one round trip; a failing tier reads as misses (reported). */
+  readonly readMany: (
+    keyspace: Keyspace<any, any>,
+    storeKeys: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<VersionedValue>>
+  /**
+   * `via` for a Promise call, or `undefined` when spans are on (a span
+   * needs the effect): the breaker and the counters, no Effect run.
+   */
+  readonly viaPromise: (<A>(operation: string, call: () => Promise<A>) => Promise<A>) | undefined
   /**
    * `readThrough` as a Promise (breaker and counters included), or
    * `undefined` where it does not apply: spans on, fills unguarded, or a
@@ -225,20 +235,27 @@ export const make = (
     circuit?.failure()
   }
 
-  const getPromise = config.fillGuards && !spans ? store?.versioned?.getPromise : undefined
+  const viaPromise: SharedTier["viaPromise"] = spans
+    ? undefined
+    : async (operation, call) => {
+        if (circuit !== undefined && !circuit.allow()) throw circuitOpen(operation)
+        let result: Awaited<ReturnType<typeof call>>
+        try {
+          result = await call()
+        } catch (error) {
+          failed()
+          throw error
+        }
+        circuit?.success()
+        return result
+      }
+
+  const getPromise = config.fillGuards ? store?.versioned?.getPromise : undefined
   const readThroughPromise: SharedTier["readThroughPromise"] =
-    getPromise === undefined
+    getPromise === undefined || viaPromise === undefined
       ? undefined
       : async (keyspace, storeKey, ticket) => {
-          if (circuit !== undefined && !circuit.allow()) throw circuitOpen("get")
-          let found: VersionedValue
-          try {
-            found = await getPromise(keyspace.id, storeKey)
-          } catch (error) {
-            failed()
-            throw error
-          }
-          circuit?.success()
+          const found = await viaPromise("get", () => getPromise(keyspace.id, storeKey))
           const finish = finisher(keyspace, storeKey, ticket, found.value, found.version)
           const accepted = accept(keyspace, storeKey, found.value)
           if (!Effect.isEffect(accepted)) return finish(accepted)
@@ -265,6 +282,17 @@ export const make = (
         Effect.map(finishRead(keyspace, storeKey, ticket, read), (found) => ({ read: found, lease })),
     )
 
+  const readMany: SharedTier["readMany"] = (keyspace, storeKeys) => {
+    const misses = () => storeKeys.map((): VersionedValue => ({ value: undefined, version: Number.NaN }))
+    if (store === undefined) return Effect.succeed(misses())
+    const read: Effect.Effect<ReadonlyArray<VersionedValue>, StoreError> = store.versioned !== undefined
+      ? store.versioned.getMany(keyspace.id, storeKeys)
+      : Effect.map(store.getMany(keyspace.id, storeKeys), (values) =>
+          values.map((value) => ({ value, version: Number.NaN })),
+        )
+    return via("getMany", read).pipe(Effect.catch((error) => recover(keyspace, "getMany", misses())(error)))
+  }
+
   const recover =
     <A>(keyspace: Keyspace<any, any>, operation: string, fallback: A) =>
     (error: StoreError) =>
@@ -284,6 +312,8 @@ export const make = (
     accept,
     readThrough,
     readThroughPromise,
+    viaPromise,
+    readMany,
     readOrAcquire,
     recover,
   }

@@ -124,7 +124,7 @@ export const make = (l1: L1View, l2: SharedTier, writes: Writes, wallNow: () => 
           "update",
           versioned.fill(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis, read.version),
           writes.dropKeys(keyspace.id, [storeKey]),
-          () => writes.fillWritten(keyspace, storeKey, prepared),
+          () => writes.keepWritten(keyspace, storeKey, prepared),
           () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys: [storeKey] }),
           undefined,
           (landed) => landed,

@@ -45,6 +45,24 @@ export interface Prepared {
   readonly ttlMillis: number
 }
 
+/** A write's L2 step failed: drop what it may have replaced; the message to publish if it may have landed. */
+export const afterFailure = (invalidate: () => void, onUnknown: Message, error: StoreError | undefined) => {
+  invalidate()
+  return error !== undefined && outcomeUnknown(error) ? onUnknown : undefined
+}
+
+/** A write's L2 step landed (or there is none): L1 takes the new state; the message to publish. */
+export const afterSuccess = <A>(
+  invalidate: () => void,
+  apply: (result: A | undefined) => void,
+  announce: (result: A | undefined) => Message,
+  result: A | undefined,
+) => {
+  invalidate()
+  apply(result)
+  return announce(result)
+}
+
 /** The write operations (see {@link make}). */
 export type Writes = ReturnType<typeof make>
 
@@ -82,17 +100,15 @@ export const make = (
       if (step !== undefined) {
         const exit = yield* Effect.exit(l2.via(operation, step))
         if (Exit.isFailure(exit)) {
-          invalidate()
           const error = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(error) && outcomeUnknown(error.value)) yield* bus.publish(onUnknown)
+          const message = afterFailure(invalidate, onUnknown, Option.getOrUndefined(error))
+          if (message !== undefined) yield* bus.publish(message)
           return yield* exit
         }
         result = exit.value
         if (!landed(result)) return result
       }
-      invalidate()
-      apply(result)
-      yield* bus.publish(announce(result))
+      yield* bus.publish(afterSuccess(invalidate, apply, announce, result))
       return result
     })
 
@@ -140,6 +156,17 @@ export const make = (
       ticket,
     )
 
+  /** L1 keeps what this process wrote, decoded when first read (see `L1View.keep`). */
+  const keepWritten = (keyspace: Keyspace<any, any>, storeKey: string, prepared: Prepared) =>
+    l1.keep(
+      keyspace,
+      storeKey,
+      prepared.bytes,
+      prepared.freshUntil,
+      prepared.staleUntil,
+      prepared.tagVersions,
+    )
+
   const dropKeys = (space: string, keys: ReadonlyArray<string>) => () => {
     for (const key of keys) {
       l1.drop(space, key)
@@ -156,7 +183,7 @@ export const make = (
         "set",
         store?.set(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis),
         dropKeys(keyspace.id, [storeKey]),
-        () => fillWritten(keyspace, storeKey, prepared),
+        () => keepWritten(keyspace, storeKey, prepared),
         () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys: [storeKey] }),
       )
     })
@@ -189,7 +216,7 @@ export const make = (
         ),
         dropKeys(keyspace.id, keys),
         () => {
-          for (const w of written) fillWritten(keyspace, w.storeKey, w.prepared)
+          for (const w of written) keepWritten(keyspace, w.storeKey, w.prepared)
         },
         () => ({ _tag: "InvalidateKeys", space: keyspace.id, keys }),
       )
@@ -296,6 +323,7 @@ export const make = (
     dropKeys,
     prepare,
     fillWritten,
+    keepWritten,
     set,
     setMany,
     delete: del,
