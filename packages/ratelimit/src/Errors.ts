@@ -24,6 +24,7 @@ import { Schema } from "effect"
  */
 export const InvalidLimiterReason = Schema.Literals([
   "name",
+  "key",
   "algorithm",
   "limit",
   "window",

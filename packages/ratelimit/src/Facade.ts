@@ -85,6 +85,13 @@ export const createRateLimiter = async (
     op: "consume" | "refund",
     amount: unknown,
   ) => {
+    // JavaScript callers get no type check: a missing limiter is a typed error, not a TypeError.
+    if (typeof limiter !== "object" || limiter === null || typeof limiter.storeKey !== "function")
+      throw new InvalidLimiter({
+        limiter: String(limiter),
+        reason: "option",
+        message: `${op} takes a limiter made by RateLimiter.make, got ${limiter === null ? "null" : typeof limiter}`,
+      })
     if (applyPromise === undefined || limiter.timeoutMillis !== undefined)
       return run(
         op === "consume"

@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 import { type InvalidKey, Keyspace, type StoreError, Timeout } from "@strata/core"
-import { type Duration, Effect, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import type { Name, Outcome, Params } from "./Algorithm.ts"
 import { names } from "./Algorithm.ts"
 import { type InvalidCost, InvalidLimiter, type InvalidLimiterReason } from "./Errors.ts"
@@ -99,6 +99,16 @@ export interface Decision extends Outcome {
   readonly source: "store" | "fail-open" | "fail-closed" | "insurance"
 }
 
+/** A duration's length in ms, or `undefined` when it is not one (Keyspace.make then says why). */
+const fractionOf = (window: Duration.Input): number | undefined => {
+  try {
+    const parsed = Duration.fromInput(window)
+    return parsed._tag === "Some" ? Duration.toMillis(parsed.value) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Declares a limiter. Throws `InvalidLimiter` (with a `reason`) for a bad
  * name, algorithm, limit (0, negative, `NaN`, a fraction), window (0,
@@ -137,6 +147,12 @@ export const make = <KS extends Keyspace.AnySchema>(options: Options<KS>): RateL
     )
   if (!isCount(options.limit))
     throw invalid("limit", `limit must be a whole number of at least 1, got ${String(options.limit)}`)
+  if (!Schema.isSchema(options.key))
+    throw invalid("key", `key must be a Schema (such as Schema.String), got ${typeof options.key}`)
+  // A fraction of a millisecond would be rounded up: a silent change of what was declared.
+  const exact = typeof options.window === "number" ? options.window : fractionOf(options.window)
+  if (typeof exact === "number" && Number.isFinite(exact) && !Number.isInteger(exact))
+    throw invalid("window", `window must be a whole number of milliseconds, got ${exact} ms`)
   let keyspace: Keyspace.Keyspace<KS["Type"], number>
   try {
     keyspace = Keyspace.make({ name, key: options.key, value: Schema.Number, ttl: options.window })

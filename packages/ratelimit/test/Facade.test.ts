@@ -93,6 +93,37 @@ describe("createRateLimiter on Redis (decisions without an Effect run)", () => {
   })
 })
 
+describe("bad declarations and arguments (found from outside)", () => {
+  it("a key that is not a Schema is reason key; a fractional window is reason window; a non-limiter is InvalidLimiter", async () => {
+    const reasonOf = (options: Record<string, unknown>) => {
+      try {
+        RateLimiter.make({
+          name: "api.x",
+          key: Schema.String,
+          algorithm: "gcra",
+          limit: 5,
+          window: "1 second",
+          ...options,
+        } as never)
+        return "accepted"
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidLimiter)
+        return (error as InvalidLimiter).reason
+      }
+    }
+    for (const key of ["string", undefined, 42]) expect(reasonOf({ key }), String(key)).toBe("key")
+    for (const window of [0.4, 1.5, "1.5 millis"]) expect(reasonOf({ window }), String(window)).toBe("window")
+    expect(reasonOf({ window: "2 seconds" })).toBe("accepted")
+    const limits = await createRateLimiter()
+    for (const limiter of [undefined, null, {}, "api.x"])
+      await expect(limits.consume(limiter as never, "a"), String(limiter)).rejects.toMatchObject({
+        _tag: "InvalidLimiter",
+        reason: "option",
+      })
+    await limits.close()
+  })
+})
+
 describe("misspelt options", () => {
   it("an unknown option is InvalidLimiter (reason option) for RateLimiter.make and createRateLimiter", async () => {
     const make = () =>
