@@ -77,7 +77,9 @@ export interface Algorithm<S> {
 /**
  * The head of every script: the arguments as numbers, and `now` from Redis's
  * own clock (`TIME`: seconds and microseconds), so callers whose clocks
- * disagree still share one timeline. Integers up to 2^53 are exact in Lua's
+ * disagree still share one timeline. `ARGV[6]`, when given, is the caller's
+ * deadline in the server's time: past it the script refuses (`STRATA_LATE`,
+ * a `Timeout`) rather than count a decision nobody waits for (ADR 0008). Integers up to 2^53 are exact in Lua's
  * doubles. Numbers written into stored values go through
  * `fmt` (`string.format("%d")`: Lua's `..` and `tostring` print `%.14g`, which
  * loses digits past 1e14); the reply is four integers, which Redis sends as
@@ -92,6 +94,10 @@ local window = tonumber(ARGV[4])
 local burst = tonumber(ARGV[5])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local deadline = tonumber(ARGV[6])
+if deadline ~= nil and now >= deadline then
+  return redis.error_reply('STRATA_LATE the caller stopped waiting before Redis ran the decision')
+end
 local function reply(allowed, remaining, resetAt, retryAfter)
   return { allowed and 1 or 0, remaining, resetAt, retryAfter }
 end

@@ -21,6 +21,13 @@ export interface Step {
   /** Units, a whole number from 1 to the limiter's capacity. */
   readonly amount: number
   readonly params: Params
+  /**
+   * How long the caller waits for the decision, ms (the limiter's
+   * `timeoutMillis`), when it waits less than the store's own timeout. A
+   * store that can refuse late work (Redis) refuses the step past it, so a
+   * decision its caller stopped waiting for is never counted later.
+   */
+  readonly timeoutMillis?: number | undefined
 }
 
 /** A store's operations. */

@@ -65,6 +65,7 @@ type ScriptCall = (
   limit: number,
   window: number,
   burst: number,
+  deadline: number,
 ) => Promise<Reply>
 
 /**
@@ -83,6 +84,7 @@ export const fromConnection = (connection: RedisConnection.Connection, prefix = 
       step.params.limit,
       step.params.windowMillis,
       step.params.burst,
+      connection.deadline(step.timeoutMillis),
     )
   return {
     name: "redis",

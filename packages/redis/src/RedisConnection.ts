@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import type { InvalidArgument, StoreUnavailable, Timeout } from "@strata/core"
-import { Effect, type Scope } from "effect"
+import { Duration, Effect, Schedule, type Scope } from "effect"
 import {
   type Client,
   type ConnectionOptions,
@@ -19,6 +19,7 @@ import {
   toStoreError,
 } from "./internal/connection.ts"
 import * as Liveness from "./internal/liveness.ts"
+import * as ServerClock from "./internal/serverClock.ts"
 import { connect, startupFailure } from "./internal/startup.ts"
 
 /** Where and how to connect: exactly one of `url`, `redis` (standalone or Sentinel) or `cluster`, and timeouts. */
@@ -49,6 +50,16 @@ export interface Connection {
    * Effect run per command.
    */
   readonly run: <A>(operation: string, f: (client: RedisClient) => Promise<A>) => Promise<A>
+  /**
+   * The deadline, in the server's time (epoch ms), of a command issued now
+   * whose caller waits `waitMillis` (default: the command timeout) for it.
+   * A script that compares it with `TIME` and refuses to run past it (replying
+   * an error starting with `STRATA_LATE`, which `call` reports as `Timeout`)
+   * can never act after its caller gave up (ADR 0008). Never later than the
+   * true moment: the offset to the server's clock is a lower bound, read at
+   * connect and every second.
+   */
+  readonly deadline: (waitMillis?: number) => number
 }
 
 /**
@@ -83,6 +94,16 @@ export const make = (
     )
     const liveness = yield* Liveness.make(client, socketTimeoutOf(options))
     const commandTimeout = options.commandTimeoutMillis ?? 500
+    const serverClock = ServerClock.make(client)
+    yield* Effect.tryPromise({
+      try: serverClock.sync,
+      catch: (cause) => startupFailure("startup", `reading the server's clock: ${String(cause)}`, cause),
+    })
+    yield* Effect.tryPromise(serverClock.sync).pipe(
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced(Duration.seconds(1))),
+      Effect.forkScoped,
+    )
     return {
       client,
       call: (operation, f) =>
@@ -96,5 +117,6 @@ export const make = (
           .catch((error: unknown) => {
             throw toStoreError(operation, commandTimeout)(error)
           }),
+      deadline: (waitMillis = commandTimeout) => serverClock.deadline(Math.min(waitMillis, commandTimeout)),
     } satisfies Connection
   })

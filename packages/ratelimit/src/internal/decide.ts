@@ -43,6 +43,7 @@ export const stepOf = <K>(
       op,
       amount: amount as number,
       params: limiter.params,
+      timeoutMillis: limiter.timeoutMillis,
     }
   } catch (error) {
     return error as InvalidKey
