@@ -22,15 +22,13 @@ import {
   type InvalidKey,
   InvalidValue,
   LoaderCycle,
-  type StoreError,
   type Timeout,
 } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
-import type { VersionedValue } from "../../Store.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
-import { LOAD_OPTIONS, lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
+import { LOAD_OPTIONS, lifetimeOf, storeKeyOrError, tagsOf } from "./inputs.ts"
 import { type L1View, MISS, staleValueOf } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import type * as Load from "./load.ts"
@@ -254,8 +252,14 @@ export const make = (
       const storeKeys: Array<string> = []
       const tags: Array<ReadonlyArray<string> | undefined> = []
       for (const key of keys) {
-        storeKeys.push(yield* storeKeyOf(keyspace, key))
-        tags.push(yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey }))
+        const storeKey = storeKeyOrError(keyspace, key)
+        if (typeof storeKey !== "string") return yield* storeKey
+        storeKeys.push(storeKey)
+        try {
+          tags.push(tagsOf(keyspace, key))
+        } catch (error) {
+          return yield* Effect.fail(error as InvalidKey)
+        }
       }
       const results: Array<Option.Option<V>> = new Array(keys.length)
       const waitFor = new Map<string, Flight>()

@@ -20,7 +20,7 @@ import { InvalidArgument, type InvalidKey, type StoreError } from "../../Errors.
 import type { Keyspace } from "../../Keyspace.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
-import { storeKeyOf, storeKeyOrError, tagsOf } from "./inputs.ts"
+import { storeKeyOrError, tagsOf } from "./inputs.ts"
 import { type L1View, MISS } from "./l1View.ts"
 import type { Loads } from "./load.ts"
 import type { SharedTier } from "./sharedTier.ts"
@@ -118,8 +118,13 @@ export const make = (
           message: "getMany takes an array of keys",
         })
       }
+      // Checked in a plain loop: an effect per key costs a batch of 100 a tenth of its time.
       const storeKeys: Array<string> = []
-      for (const key of keys) storeKeys.push(yield* storeKeyOf(keyspace, key))
+      for (const key of keys) {
+        const storeKey = storeKeyOrError(keyspace, key)
+        if (typeof storeKey !== "string") return yield* storeKey
+        storeKeys.push(storeKey)
+      }
       const results: Array<Option.Option<V>> = new Array(keys.length)
       const missing: Array<number> = []
       for (let i = 0; i < storeKeys.length; i++) {
