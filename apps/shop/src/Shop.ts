@@ -5,7 +5,7 @@
  * loopback port; the write-behind view-count writer; the rate limiters
  * (memory, or Redis at `REDIS_URL`); and the HTTP server on a loopback port.
  */
-import { createCache, type Facade } from "@strata/core"
+import { createCache, type Facade, MemoryStore } from "@strata/core"
 import { RedisBus, RedisStore } from "@strata/redis"
 import { Cause, Effect, Exit, type Layer } from "effect"
 import type { ShopCache, ShopContext } from "./Context.ts"
@@ -94,13 +94,17 @@ const runEffect = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
   throw Cause.squash(exit.cause)
 }
 
+/** L1's bound on embedded defaults: under the scenario's working set, so some reads reach the memory store. */
+export const EMBEDDED_L1_ENTRIES = 500
+
 const makeCache = async (
   redisUrl: string | undefined,
   tracing: Layer.Layer<never> | undefined,
 ): Promise<ShopCache> => {
   const options: Facade.CreateCacheOptions =
     redisUrl === undefined
-      ? { name: "shop", l1: { maxEntries: 50_000 } }
+      ? // Embedded: a small L1 in front of the memory store, so the scenario shows both tiers at work.
+        { name: "shop", l1: { maxEntries: EMBEDDED_L1_ENTRIES }, l2: MemoryStore.layer() }
       : {
           name: "shop",
           l1: { maxEntries: 50_000 },

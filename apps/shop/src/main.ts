@@ -36,7 +36,7 @@ const main = async () => {
   console.log(
     `Strata demo shop at ${shop.url}: ${shop.context.db.kind === "pglite" ? "embedded PGlite (in memory)" : "PostgreSQL"}` +
       `${shop.seeded ? `, seeded with ${defaultSize.products.toLocaleString("en")} products` : ""}` +
-      `, cache ${options.redisUrl === undefined ? "L1 (in process)" : "L1 + Redis (shared tier and bus)"}; started in ${(startup / 1000).toFixed(1)} s\n`,
+      `, cache ${options.redisUrl === undefined ? `L1 (${Shop.EMBEDDED_L1_ENTRIES} entries) over the memory store (both in process)` : "L1 + Redis (shared tier and bus)"}; started in ${(startup / 1000).toFixed(1)} s\n`,
   )
   if (!scenario) return keepServing(shop)
   const began = performance.now()
