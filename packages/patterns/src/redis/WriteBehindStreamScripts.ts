@@ -21,11 +21,11 @@ import type { RedisConnection } from "@strata/redis"
  * `ensureGroup(stream, group)` returns `created, lastDelivered`: whether it
  * had to create the group (at the stream's start, `0`, creating the stream
  * too if needed), and the group's last delivered id. Every script calls it
- * first, so a group lost with its stream (Redis restarted without
- * persistence, FLUSHALL, DEL) or destroyed is recreated by whichever script
- * runs next, and no script fails half-way with NOGROUP after a write. It
- * reads the group list (no error reply when the group exists: an error per
- * append would flood Redis's error statistics).
+ * before it uses the group, so a group lost with its stream (Redis
+ * restarted without persistence, FLUSHALL, DEL) or destroyed is recreated
+ * by whichever script runs next, and no script fails half-way with NOGROUP
+ * after a write. It reads the group list (no error reply when the group
+ * exists: an error per call would flood Redis's error statistics).
  *
  * `groupState(stream, group, lastDelivered)` returns `{ lastDelivered,
  * oldestPending, firstEntry }` (`oldestPending` and `firstEntry` are `''`
@@ -64,14 +64,23 @@ end
  * group's state returned too (it is also returned when the group had to be
  * recreated). Returns `{ entryId, created, lastDelivered?, oldestPending?,
  * firstEntry? }`, `entryId` `''` when the log is full (nothing written).
- * The `XADD` is the script's last command: a script that fails has not
- * appended, so a rejected `set` wrote nothing. The state is read before it.
+ *
+ * The group is checked (and recreated if missing) when the stream is empty
+ * or missing — a lost stream reads as empty; a stream that was ever
+ * flushed keeps its last delivered entry, so an empty one is rare and
+ * cheap to check — and whenever the state is read. The hot path adds no
+ * command: a group destroyed under a stream that still has entries is not
+ * in the way of an append, and the flusher's next read recreates it. The
+ * `XADD` is the script's last command: a script that fails has not
+ * appended, so a rejected `set` wrote nothing.
  */
 const ADD = `${GROUP}
-local created, last = ensureGroup(KEYS[1], ARGV[4])
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return { '', created } end
+local length = redis.call('XLEN', KEYS[1])
+local created, last = 0, nil
+if length == 0 or ARGV[5] == '1' then created, last = ensureGroup(KEYS[1], ARGV[4]) end
+if length >= tonumber(ARGV[1]) then return { '', created } end
 local state = {}
-if ARGV[5] == '1' or created == 1 then state = groupState(KEYS[1], ARGV[4], last) end
+if last then state = groupState(KEYS[1], ARGV[4], last) end
 local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'e', ARGV[3])
 return { id, created, state[1], state[2], state[3] }
 `

@@ -140,6 +140,34 @@ describe("WriteBehindStream: the stream or its group disappears", () => {
     }
   })
 
+  it("a group destroyed under a stream that still has entries: appends go on, the flusher's next read recreates the group and flushes them", async () => {
+    const source = versionedSource()
+    const stream = `wb-recovery:${++streams}`
+    const writer = await start(source, stream)
+    const operations: Array<string> = []
+    writer.on((event) => {
+      if (event._tag === "GroupRecreated") operations.push(event.operation)
+    })
+    try {
+      await writer.set(1, 10)
+      await waitFor(() => source.value(1) === 10)
+      await server.command("XGROUP", "DESTROY", stream, "strata")
+      const outcomes = await setAll(writer, stream, [
+        [2, 20],
+        [3, 30],
+      ])
+      expect(outcomes).toEqual([
+        { ok: true, grew: 1 },
+        { ok: true, grew: 1 },
+      ])
+      await waitFor(() => source.value(2) === 20 && source.value(3) === 30)
+      expect(operations.length).toBeGreaterThanOrEqual(1)
+      await waitFor(() => writer.stats().pending === 0)
+    } finally {
+      await writer.close()
+    }
+  })
+
   it("a read of a write lost with its stream answers undefined, not the lost value for ever", async () => {
     const source = versionedSource()
     source.state.failing = true
