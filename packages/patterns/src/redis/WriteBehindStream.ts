@@ -30,9 +30,9 @@
  *
  * When the stream key disappears (Redis restarted without persistence,
  * FLUSHALL, an operator's DEL) or the group is destroyed, the next script
- * that runs (an append, the flusher's read, `get`'s check) recreates the
- * group at the stream's start, reports a `GroupRecreated` event, and the
- * writer goes on. Writes lost with the stream are gone: a Redis without
+ * that needs the group (the flusher's read, `get`'s check, an append to a
+ * stream found gone) recreates it at the stream's start, reports a
+ * `GroupRecreated` event, and the writer goes on. Writes lost with the stream are gone: a Redis without
  * persistence keeps nothing over a restart.
  *
  * @since 0.1.0
@@ -82,8 +82,8 @@ export interface WriteBehindStream<K, V> {
    * `InvalidKey` or `InvalidValue` (nothing written), `BufferFull` (the
    * stream holds `maxLength` entries), `WriteBehindClosed`, or the store's
    * `StoreUnavailable` (`rejected`: nothing written) / `Timeout` (a
-   * timed-out append's outcome is unknown). A group found missing is
-   * recreated before the append, in the same script.
+   * timed-out append's outcome is unknown). A stream found gone has its
+   * group recreated before the append, in the same script.
    * The value is kept by reference for `get` until its flush is seen: do
    * not mutate it.
    */

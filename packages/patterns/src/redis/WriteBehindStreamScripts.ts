@@ -23,8 +23,8 @@ import type { RedisConnection } from "@strata/redis"
  * too if needed), and the group's last delivered id. Every script calls it
  * before it uses the group, so a group lost with its stream (Redis
  * restarted without persistence, FLUSHALL, DEL) or destroyed is recreated
- * by whichever script runs next, and no script fails half-way with NOGROUP
- * after a write. It reads the group list (no error reply when the group
+ * by the next script that uses it, and no script fails half-way with
+ * NOGROUP after a write. It reads the group list (no error reply when the group
  * exists: an error per call would flood Redis's error statistics).
  *
  * `groupState(stream, group, lastDelivered)` returns `{ lastDelivered,
