@@ -15,39 +15,15 @@
  *
  * @since 0.1.0
  */
-import { Argument, InvalidArgument, type InvalidKey, InvalidValue, type Keyspace } from "@strata/core"
+import { Argument, InvalidArgument, type InvalidKey, InvalidValue } from "@strata/core"
 import { Effect, Exit, Fiber, Latch, Metric, Option, Schema, type Scope } from "effect"
-import { Buffer, type PendingWrite } from "./WriteBehindBuffer.ts"
+import { Buffer } from "./WriteBehindBuffer.ts"
 import { BufferFull, FlushIncomplete, WriteBehindClosed } from "./WriteBehindErrors.ts"
 import { listeners, type WriteBehindEvent, WriteBehindMetrics } from "./WriteBehindEvent.ts"
+import { type Options, parse } from "./WriteBehindOptions.ts"
 
 export type { PendingWrite } from "./WriteBehindBuffer.ts"
-
-/** The options of {@link make}. Every number is checked when the writer is made. */
-export interface Options<K, V, E, R> {
-  /** The keyspace of the keys and values: keys are validated and identified by its key encoding, values by its schema. A `Keyspace.counter` makes a counter writer (`increment`). */
-  readonly keyspace: Keyspace.Keyspace<K, V>
-  /**
-   * Writes a batch to the source. It may fail (typed error, defect or throw):
-   * the batch is kept and retried, so it must accept a batch again (an
-   * upsert of the values; for counters, see the docs on exactly-once).
-   */
-  readonly flush: (batch: ReadonlyArray<PendingWrite<K, V>>) => Effect.Effect<void, E, R>
-  /** A name for events and metrics. Default: the keyspace's id. */
-  readonly name?: string | undefined
-  /** Most keys in one flush call, and the pending count that starts a flush early; ≥ 1, default 100. */
-  readonly maxBatch?: number | undefined
-  /** Longest a write waits before a flush starts, in ms; ≥ 1, default 1,000. */
-  readonly flushIntervalMillis?: number | undefined
-  /** Most distinct keys buffered (pending and in flight); ≥ 1, default 10,000. Past it, new keys fail with `BufferFull`. */
-  readonly maxPending?: number | undefined
-  /** Delay before the first retry of a failed flush, in ms, doubled on each failure in a row; ≥ 1, default 100. */
-  readonly retryInitialMillis?: number | undefined
-  /** Longest delay between retries, in ms; ≥ `retryInitialMillis`, default 10,000. */
-  readonly retryMaxMillis?: number | undefined
-  /** How long `close()` (and the scope's close) keeps flushing before giving up, in ms; ≥ 1, default 5,000. */
-  readonly closeTimeoutMillis?: number | undefined
-}
+export type { Options } from "./WriteBehindOptions.ts"
 
 /** What a writer did since it started, and what it holds now. */
 export interface Stats {
@@ -104,37 +80,13 @@ export interface WriteBehind<K, V> {
   readonly close: Effect.Effect<void, FlushIncomplete>
 }
 
-const parse = <K, V, E, R>(options: Options<K, V, E, R>) => {
-  if (typeof options?.flush !== "function")
-    throw new InvalidArgument({ argument: "flush", message: "write-behind needs a flush(batch) function" })
-  const retryInitial = Argument.optionalMillis("retryInitialMillis", options.retryInitialMillis, 100)
-  const retryMax = Argument.optionalMillis(
-    "retryMaxMillis",
-    options.retryMaxMillis,
-    Math.max(10_000, retryInitial),
-  )
-  if (retryMax < retryInitial)
-    throw new InvalidArgument({
-      argument: "retryMaxMillis",
-      message: `retryMaxMillis (${retryMax}) must be at least retryInitialMillis (${retryInitial})`,
-    })
-  return {
-    name: options.name ?? options.keyspace.id,
-    maxBatch: Argument.optionalInteger("maxBatch", options.maxBatch, 100, { min: 1 }),
-    interval: Argument.optionalMillis("flushIntervalMillis", options.flushIntervalMillis, 1_000),
-    maxPending: Argument.optionalInteger("maxPending", options.maxPending, 10_000, { min: 1 }),
-    retryInitial,
-    retryMax,
-    closeTimeout: Argument.optionalMillis("closeTimeoutMillis", options.closeTimeoutMillis, 5_000),
-  }
-}
-
 /**
  * Makes a writer whose flush loop runs in the current scope. Closing the
  * scope without `close()` still drains it (up to `closeTimeoutMillis`);
  * what it cannot flush is reported as an `Abandoned` event and logged.
- * Fails with `InvalidArgument` for a bad option (a batch size of 0, a
- * negative or `NaN` interval, a missing `flush`).
+ * Fails with `InvalidArgument` naming the option, before anything is
+ * built, for a bad option: an unknown name (`flushIntervalMilis`), a batch
+ * size of 0, a negative or `NaN` interval, a missing `flush` or keyspace.
  *
  * @example
  * ```ts
@@ -152,10 +104,11 @@ export const make = <K, V, E, R>(
 ): Effect.Effect<WriteBehind<K, V>, InvalidArgument, R | Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* Effect.try({
-      try: () => parse(options),
+      try: () => parse<K, V>(options),
       catch: (error) => error as InvalidArgument,
     })
-    const { keyspace, flush } = options
+    const { keyspace } = config
+    const { flush } = options
     const writer = config.name
     const isCounter = keyspace.kind === "counter"
     const buffer = new Buffer<K, V>(isCounter ? "sum" : "last")

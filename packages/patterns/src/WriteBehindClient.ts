@@ -12,6 +12,7 @@ import { Effect, Option } from "effect"
 import { run, startScoped } from "./internal/promise.ts"
 import * as WriteBehind from "./WriteBehind.ts"
 import type { WriteBehindEvent } from "./WriteBehindEvent.ts"
+import { parse } from "./WriteBehindOptions.ts"
 
 /** The options of {@link createWriteBehind}: those of `WriteBehind.make`, with a Promise `flush`. */
 export interface CreateWriteBehindOptions<K, V>
@@ -38,7 +39,9 @@ export interface WriteBehindClient<K, V> {
 }
 
 /**
- * Starts a writer. Rejects with `InvalidArgument` for a bad option.
+ * Starts a writer. Rejects with `InvalidArgument` naming the option, before
+ * anything is built, for a bad option (the checks of `WriteBehind.make`: an
+ * unknown name, a missing `flush`, a bad number).
  *
  * @example
  * ```ts
@@ -53,6 +56,8 @@ export interface WriteBehindClient<K, V> {
 export const createWriteBehind = async <K, V>(
   options: CreateWriteBehindOptions<K, V>,
 ): Promise<WriteBehindClient<K, V>> => {
+  // Checked before `flush` is wrapped: the wrapper is a function even when `flush` is not.
+  parse(options)
   const flush = options.flush
   const { writer, close } = await startScoped(
     WriteBehind.make<K, V, unknown, never>({

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Cause, Schema } from "effect"
 
 /**
  * A write of a key that was not already buffered found the buffer full
@@ -50,7 +50,18 @@ export class FlushIncomplete extends Schema.TaggedError<FlushIncomplete>()("Flus
   override get message(): string {
     // The durable writer may not even reach its stream (Redis down): then it cannot list what is left.
     if (this.remaining === 0 && this.cause !== undefined)
-      return `write-behind "${this.writer}" closed before its flush finished: it could not reach its source or its stream (${String((this.cause as { message?: unknown })?.message ?? this.cause)}); durable entries stay in the stream for the next flusher`
+      return `write-behind "${this.writer}" closed before its flush finished: it could not reach its source or its stream (${describe(this.cause)}); durable entries stay in the stream for the next flusher`
     return `write-behind "${this.writer}" closed with ${this.remaining} entries not flushed`
+  }
+}
+
+/** A failure in a line of text; an Effect `Cause` (no string form of its own) by its first error. */
+const describe = (cause: unknown): string => {
+  const error = Cause.isCause(cause) ? Cause.squash(cause) : cause
+  if (error instanceof Error) return error.message
+  try {
+    return String(error)
+  } catch {
+    return Object.prototype.toString.call(error)
   }
 }

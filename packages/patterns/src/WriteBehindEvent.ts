@@ -66,8 +66,25 @@ export interface EntryUnreadable {
   readonly reason: string
 }
 
+/**
+ * Durable writer only: the consumer `group` was missing from the stream
+ * when `operation` ran (`XADD` for a write, `XREADGROUP` for the flusher's
+ * read, `XPENDING` for `get`'s check, `XACK`), and was recreated at the
+ * stream's start. Its stream key was deleted (Redis restarted without
+ * persistence, `FLUSHALL`, `DEL`) or the group destroyed: entries written
+ * since are flushed as usual, entries still in the stream are delivered
+ * again (the flush's version check makes that harmless), and writes lost
+ * with the stream are gone. Alert on it: it means Redis lost data.
+ */
+export interface GroupRecreated {
+  readonly _tag: "GroupRecreated"
+  readonly writer: string
+  readonly group: string
+  readonly operation: string
+}
+
 /** Every event a write-behind writer reports. */
-export type WriteBehindEvent = Flushed | FlushFailed | Claimed | Abandoned | EntryUnreadable
+export type WriteBehindEvent = Flushed | FlushFailed | Claimed | Abandoned | EntryUnreadable | GroupRecreated
 
 /** The Effect metrics of write-behind writers, labelled with `writer` (the writer's name). */
 export const WriteBehindMetrics = {
@@ -84,6 +101,11 @@ export const WriteBehindMetrics = {
   /** Durable writer: entries taken over from another consumer. */
   claimedEntries: Metric.counter("strata_writebehind_claimed_entries", {
     description: "Durable write-behind entries claimed from an idle consumer",
+    incremental: true,
+  }),
+  /** Durable writer: consumer groups found missing (stream lost or group destroyed) and recreated. */
+  groupRecreations: Metric.counter("strata_writebehind_group_recreations", {
+    description: "Durable write-behind consumer groups found missing and recreated",
     incremental: true,
   }),
 } as const

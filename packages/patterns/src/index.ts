@@ -38,6 +38,7 @@ export type {
   EntryUnreadable,
   Flushed,
   FlushFailed,
+  GroupRecreated,
   WriteBehindEvent,
 } from "./WriteBehindEvent.ts"
 export { WriteBehindMetrics } from "./WriteBehindEvent.ts"

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BufferFull, type FlushIncomplete, WriteBehind } from "@strata/patterns"
-import { Effect, Exit, Fiber, Option } from "effect"
+import { BufferFull, FlushIncomplete, WriteBehind } from "@strata/patterns"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { LastSeen, settle, source } from "./fixtures.ts"
 
@@ -124,4 +124,13 @@ describe("WriteBehind: bad input, bounds and closing", () => {
       )
     }),
   )
+
+  it("FlushIncomplete's message never throws, whatever its cause (an Effect Cause, an object with no string form)", () => {
+    const message = (cause: unknown) =>
+      new FlushIncomplete({ writer: "w", remaining: 0, entries: [], cause }).message
+    // Error printers (vitest's among them) read it on copies whose cause has no prototype.
+    assert.include(message(Object.create(null)), "could not reach its source or its stream ([object Object])")
+    assert.include(message(Cause.fail(new Error("NOGROUP gone"))), "(NOGROUP gone)")
+    assert.include(message("timeout"), "(timeout)")
+  })
 })

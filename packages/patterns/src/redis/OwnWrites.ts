@@ -18,6 +18,12 @@
  * at the last sweep: it is bounded by the stream's `maxLength` plus the
  * keys written in one interval.
  *
+ * A write below the stream's first entry is not in the stream: flushed and
+ * trimmed, or lost with the stream (Redis restarted without persistence,
+ * FLUSHALL, DEL). Either way it will never be flushed again, so it is not
+ * pending: `get` does not answer a lost write for ever, and a sweep drops
+ * it. When the writer sees its group recreated, the next write sweeps.
+ *
  * @since 0.1.0
  */
 import { versionOf } from "./StreamEntry.ts"
@@ -36,22 +42,30 @@ export interface GroupState {
   readonly lastDelivered: string
   /** The oldest delivered and unacknowledged entry, if any. */
   readonly oldestPending: string | undefined
+  /** The stream's first entry; `undefined` when the stream is empty. Entries below it are gone. */
+  readonly firstEntry: string | undefined
 }
 
-/** Reads the group's state as the scripts return it (stream ids; `''` for no pending entry). */
-export const groupState = (lastDelivered: string, oldestPending: string): GroupState => ({
+/** Reads the group's state as the scripts return it (stream ids; `''` for no pending entry or an empty stream). */
+export const groupState = (lastDelivered: string, oldestPending: string, firstEntry: string): GroupState => ({
   lastDelivered: versionOf(lastDelivered),
   oldestPending: oldestPending === "" ? undefined : versionOf(oldestPending),
+  firstEntry: firstEntry === "" ? undefined : versionOf(firstEntry),
 })
 
+/** Whether the entry of `version` is gone from the stream (below its first entry, or the stream is empty). */
+const gone = (state: GroupState, version: string): boolean =>
+  state.firstEntry === undefined || version < state.firstEntry
+
 /**
- * Whether the group surely acknowledged the entry of `version`: below the
- * oldest pending entry, or, with nothing pending, delivered. Entries
- * between the oldest pending and the last delivered may be acknowledged
- * too; only the pending list itself can tell (`get` asks it).
+ * Whether the entry of `version` is surely no longer pending: gone from the
+ * stream, or below the oldest pending entry, or, with nothing pending,
+ * delivered. Entries between the oldest pending and the last delivered may
+ * be acknowledged too; only the pending list itself can tell (`get` asks it).
  */
 const acknowledged = (state: GroupState, version: string): boolean =>
-  state.oldestPending === undefined ? version <= state.lastDelivered : version < state.oldestPending
+  gone(state, version) ||
+  (state.oldestPending === undefined ? version <= state.lastDelivered : version < state.oldestPending)
 
 /** This writer's writes not yet seen flushed, by storage key. */
 export class OwnWrites<V> {
@@ -88,7 +102,12 @@ export class OwnWrites<V> {
     return this.writes.size > 0 && now >= this.nextSweep
   }
 
-  /** Drops every write the group surely acknowledged. */
+  /** The group was recreated (its stream may have been lost): the next write sweeps, whatever the interval. */
+  sweepSoon(): void {
+    this.nextSweep = 0
+  }
+
+  /** Drops every write the group surely acknowledged, or that is gone from the stream. */
   sweep(state: GroupState, now: number): void {
     this.nextSweep = now + this.sweepEveryMillis
     for (const [id, write] of this.writes) if (acknowledged(state, write.version)) this.writes.delete(id)
@@ -97,10 +116,11 @@ export class OwnWrites<V> {
   /**
    * `get`'s answer for `write`, held for `id`, given whether its entry is in
    * the group's pending list (`held`) and the group's state: its value while
-   * pending, else `undefined` (and it is dropped).
+   * pending (held, or in the stream and not yet delivered), else `undefined`
+   * (and it is dropped).
    */
   settle(id: string, write: OwnWrite<V>, held: boolean, state: GroupState): V | undefined {
-    if (held || write.version > state.lastDelivered) return write.value
+    if (held || (write.version > state.lastDelivered && !gone(state, write.version))) return write.value
     this.forget(id, write.entryId)
     return undefined
   }

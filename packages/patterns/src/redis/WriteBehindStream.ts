@@ -28,15 +28,23 @@
  * (whichever process flushes it); see `OwnWrites.ts` for how it learns
  * that another process flushed it.
  *
+ * When the stream key disappears (Redis restarted without persistence,
+ * FLUSHALL, an operator's DEL) or the group is destroyed, the next script
+ * that needs the group (the flusher's read, `get`'s check, an append to a
+ * stream found gone) recreates it at the stream's start, reports a
+ * `GroupRecreated` event, and the writer goes on. Writes lost with the stream are gone: a Redis without
+ * persistence keeps nothing over a restart.
+ *
  * @since 0.1.0
  */
 import { type InvalidArgument, type InvalidKey, InvalidValue, type StoreError } from "@strata/core"
 import { RedisConnection } from "@strata/redis"
-import { Effect, Exit, Fiber, Latch, Metric, Option, type Scope } from "effect"
+import { Effect, Fiber, Latch, Metric, Option, type Scope } from "effect"
 import { BufferFull, FlushIncomplete, WriteBehindClosed } from "../WriteBehindErrors.ts"
 import { listeners, type WriteBehindEvent, WriteBehindMetrics } from "../WriteBehindEvent.ts"
 import { groupState, OwnWrites } from "./OwnWrites.ts"
-import { collapse, type Decoded, decode, encode, versionOf } from "./StreamEntry.ts"
+import { encode, versionOf } from "./StreamEntry.ts"
+import * as StreamFlusher from "./StreamFlusher.ts"
 import { type Options, parse } from "./WriteBehindStreamOptions.ts"
 import { define } from "./WriteBehindStreamScripts.ts"
 
@@ -57,6 +65,8 @@ export interface Stats {
   readonly claimed: number
   /** Unreadable entries acknowledged without a flush. */
   readonly unreadable: number
+  /** Times this writer found its consumer group missing and recreated it (`GroupRecreated` events). */
+  readonly groupsRecreated: number
 }
 
 /** A durable write-behind writer. Methods fail with typed errors and never throw. */
@@ -71,7 +81,9 @@ export interface WriteBehindStream<K, V> {
    * Appends the write to the stream and returns its version. Fails with
    * `InvalidKey` or `InvalidValue` (nothing written), `BufferFull` (the
    * stream holds `maxLength` entries), `WriteBehindClosed`, or the store's
-   * `StoreUnavailable` / `Timeout` (a timed-out append's outcome is unknown).
+   * `StoreUnavailable` (`rejected`: nothing written) / `Timeout` (a
+   * timed-out append's outcome is unknown). A stream found gone has its
+   * group recreated before the append, in the same script.
    * The value is kept by reference for `get` until its flush is seen: do
    * not mutate it.
    */
@@ -107,8 +119,10 @@ export interface WriteBehindStream<K, V> {
  * Connects, creates the consumer group if needed (at the stream's start, so
  * entries written before any flusher ran are flushed too), and, unless
  * `flusher: false`, starts flushing in the current scope. Fails with
- * `InvalidArgument` for a bad option and `StoreUnavailable` when Redis
- * cannot be reached or refuses the group.
+ * `InvalidArgument` naming the option, before connecting, for a bad option
+ * (an unknown name, a missing `flush` or `redis`, an empty `stream`, a bad
+ * number), and `StoreUnavailable` when Redis cannot be reached or refuses
+ * the group.
  *
  * @example
  * ```ts
@@ -126,30 +140,45 @@ export const make = <K, V, E, R>(
 ): Effect.Effect<WriteBehindStream<K, V>, InvalidArgument | StoreError, R | Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* Effect.try({
-      try: () => parse(options),
+      try: () => parse<K, V>(options),
       catch: (error) => error as InvalidArgument,
     })
-    const { keyspace, flush } = options
-    const { stream, group, consumer } = config
-    const writer = `${stream}/${consumer}`
-    const connection = yield* RedisConnection.make(options.redis)
+    const { keyspace, stream, group, consumer } = config
+    const name = `${stream}/${consumer}`
+    const connection = yield* RedisConnection.make(config.redis)
     const commands = define(connection.client)
     yield* connection.call("XGROUP CREATE", () => commands.strataWbEnsureGroup(stream, group))
     const events = listeners<WriteBehindEvent>()
-    const attributes = { writer: stream }
-    const flushedMetric = Metric.withAttributes(WriteBehindMetrics.flushedEntries, attributes)
-    const failuresMetric = Metric.withAttributes(WriteBehindMetrics.flushFailures, attributes)
-    const claimedMetric = Metric.withAttributes(WriteBehindMetrics.claimedEntries, attributes)
-    const counts = { flushes: 0, flushedEntries: 0, failures: 0, claimed: 0, unreadable: 0 }
-    const wake = Latch.makeUnsafe(false)
-    let closed = false
-    let appended = 0
+    const recreationsMetric = Metric.withAttributes(WriteBehindMetrics.groupRecreations, { writer: stream })
     const ownWrites = new OwnWrites<V>(config.interval)
-    let lastFailure: { entries: ReadonlyArray<string>; cause: unknown } | undefined
+    let closed = false
+    const writer: StreamFlusher.Writer<K, V, E, R> = {
+      name,
+      config,
+      keyspace,
+      flush: options.flush,
+      connection,
+      commands,
+      ownWrites,
+      counts: { flushes: 0, flushedEntries: 0, failures: 0, claimed: 0, unreadable: 0, groupsRecreated: 0 },
+      emit: events.emit,
+      // The stream was lost or the group destroyed: say so, and have the next write drop lost writes.
+      recreated: (operation) =>
+        Effect.suspend(() => {
+          writer.counts.groupsRecreated++
+          ownWrites.sweepSoon()
+          events.emit({ _tag: "GroupRecreated", writer: name, group, operation })
+          return Metric.update(recreationsMetric, 1)
+        }),
+      wake: Latch.makeUnsafe(false),
+      isClosed: () => closed,
+      lastFailure: undefined,
+    }
+    let appended = 0
 
     const set = (key: K, value: V) =>
       Effect.gen(function* () {
-        if (closed) return yield* new WriteBehindClosed({ writer })
+        if (closed) return yield* new WriteBehindClosed({ writer: name })
         const id = yield* Effect.try({
           try: () => keyspace.storeKey(key),
           catch: (error) => error as InvalidKey,
@@ -164,17 +193,18 @@ export const make = <K, V, E, R>(
         })
         // At most once per interval, the append also reads the group's state, to drop what was flushed elsewhere.
         const sweep = ownWrites.sweepDue(Date.now())
-        const added = yield* connection.call("XADD", () =>
-          commands.strataWbAdd(stream, config.maxLength, id, bytes, group, sweep ? "1" : "0"),
+        const [entryId, created, lastDelivered, oldestPending, firstEntry] = yield* connection.call(
+          "XADD",
+          () => commands.strataWbAdd(stream, config.maxLength, id, bytes, group, sweep ? "1" : "0"),
         )
-        if (added === null) return yield* new BufferFull({ writer, limit: config.maxLength })
-        const [entryId, lastDelivered, oldestPending] = added
+        if (created === 1) yield* writer.recreated("XADD")
         if (lastDelivered !== undefined)
-          ownWrites.sweep(groupState(lastDelivered, oldestPending ?? ""), Date.now())
+          ownWrites.sweep(groupState(lastDelivered, oldestPending ?? "", firstEntry ?? ""), Date.now())
+        if (entryId === "") return yield* new BufferFull({ writer: name, limit: config.maxLength })
         ownWrites.record(id, value, entryId)
         if (config.flusher && ++appended >= config.maxBatch) {
           appended = 0
-          wake.openUnsafe()
+          writer.wake.openUnsafe()
         }
         return versionOf(entryId)
       })
@@ -190,136 +220,42 @@ export const make = <K, V, E, R>(
         const write = ownWrites.find(id)
         // Nothing recorded: never written here, or seen flushed already (a write is dropped only then).
         if (write === undefined) return Effect.succeedNone
-        return Effect.map(
-          connection.call("XPENDING", () => commands.strataWbPending(stream, group, write.entryId)),
-          ([held, lastDelivered, oldestPending]) =>
-            Option.fromUndefinedOr(
-              ownWrites.settle(id, write, held === 1, groupState(lastDelivered, oldestPending)),
-            ),
-        )
-      })
-
-    /** Runs `effect` until it succeeds, reporting each failure and waiting a doubling delay in between. */
-    const retrying = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>, ids: ReadonlyArray<string>) =>
-      Effect.gen(function* () {
-        for (let attempt = 0; ; attempt++) {
-          const exit = yield* Effect.exit(effect)
-          if (Exit.isSuccess(exit)) return exit.value
-          counts.failures++
-          lastFailure = { entries: ids, cause: exit.cause }
-          yield* Metric.update(failuresMetric, 1)
-          const retryInMillis = Math.min(config.retryMax, config.retryInitial * 2 ** Math.min(attempt, 30))
-          events.emit({
-            _tag: "FlushFailed",
-            writer,
-            entries: ids.length,
-            attempt: attempt + 1,
-            retryInMillis,
-            cause: exit.cause,
-          })
-          yield* Effect.sleep(retryInMillis)
-        }
-      })
-
-    let cursor = "0-0"
-    /** Takes, flushes and acknowledges one batch; returns whether a read came back full (more is waiting). */
-    const step = (own: boolean) =>
-      Effect.gen(function* () {
-        const [next, claimedRaw, freshRaw] = yield* retrying(
-          connection.call("XREADGROUP", () =>
-            commands.strataWbTakeBuffer(
-              stream,
-              group,
-              consumer,
-              config.maxBatch,
-              config.claimIdle,
-              cursor,
-              own ? "1" : "0",
-            ),
-          ),
-          [],
-        )
-        cursor = next.toString()
-        if (claimedRaw.length > 0) {
-          counts.claimed += claimedRaw.length
-          yield* Metric.update(claimedMetric, claimedRaw.length)
-          events.emit({ _tag: "Claimed", writer, entries: claimedRaw.length })
-        }
-        const ids: Array<string> = []
-        const readable: Array<Decoded<K, V>> = []
-        for (const raw of [...claimedRaw, ...freshRaw]) {
-          ids.push(raw[0].toString())
-          const decoded = decode(keyspace, raw)
-          if (typeof decoded === "string") {
-            counts.unreadable++
-            events.emit({ _tag: "EntryUnreadable", writer, entryId: raw[0].toString(), reason: decoded })
-          } else if (decoded !== undefined) readable.push(decoded)
-        }
-        if (ids.length > 0) {
-          const batch = collapse(readable)
-          const started = Date.now()
-          // Suspended: each attempt calls flush again (a flush may decide what to do when it is called).
-          if (batch.length > 0)
-            yield* retrying(
-              Effect.suspend(() => flush(batch)),
-              ids,
-            )
-          yield* retrying(
-            connection.call("XACK", () => commands.strataWbAckAndTrim(stream, group, ...ids)),
-            ids,
+        return connection
+          .call("XPENDING", () => commands.strataWbPending(stream, group, write.entryId))
+          .pipe(
+            Effect.flatMap(([held, created, lastDelivered, oldestPending, firstEntry]) => {
+              const state = groupState(lastDelivered, oldestPending, firstEntry)
+              const answer = Option.fromUndefinedOr(ownWrites.settle(id, write, held === 1, state))
+              if (created === 0) return Effect.succeed(answer)
+              // Recreated: every write held may have been lost with the stream; drop those now.
+              ownWrites.sweep(state, Date.now())
+              return Effect.as(writer.recreated("XPENDING"), answer)
+            }),
           )
-          for (const entry of readable) ownWrites.forget(entry.id, entry.entryId)
-          lastFailure = undefined
-          counts.flushes++
-          counts.flushedEntries += readable.length
-          yield* Metric.update(flushedMetric, readable.length)
-          events.emit({
-            _tag: "Flushed",
-            writer,
-            entries: batch.length,
-            writes: readable.length,
-            millis: Date.now() - started,
-          })
-        }
-        return (
-          claimedRaw.length >= config.maxBatch ||
-          freshRaw.length >= config.maxBatch ||
-          (own && ids.length > 0)
-        )
       })
 
-    const loop = Effect.gen(function* () {
-      let own = true
-      while (true) {
-        const more = yield* step(own)
-        own = false
-        if (more) continue
-        if (closed) return
-        yield* Effect.raceFirst(Effect.sleep(config.interval), wake.await)
-        wake.closeUnsafe()
-      }
-    })
-    const fiber = config.flusher ? yield* Effect.forkScoped(loop) : undefined
+    const fiber = config.flusher ? yield* Effect.forkScoped(StreamFlusher.run(writer)) : undefined
 
     const close = Effect.gen(function* () {
       closed = true
-      wake.openUnsafe()
+      writer.wake.openUnsafe()
       if (fiber === undefined) return
       const ended = yield* Effect.timeoutOption(Fiber.await(fiber), config.closeTimeout)
       if (Option.isNone(ended)) yield* Fiber.interrupt(fiber)
-      if (Option.isNone(ended) && lastFailure !== undefined)
+      const failure = writer.lastFailure
+      if (Option.isNone(ended) && failure !== undefined)
         return yield* new FlushIncomplete({
-          writer,
-          remaining: lastFailure.entries.length,
-          entries: lastFailure.entries,
-          cause: lastFailure.cause,
+          writer: name,
+          remaining: failure.entries.length,
+          entries: failure.entries,
+          cause: failure.cause,
         })
     })
     yield* Effect.addFinalizer(() =>
       close.pipe(
         Effect.catchTag("FlushIncomplete", (error) =>
           Effect.gen(function* () {
-            events.emit({ _tag: "Abandoned", writer, entries: error.remaining, cause: error.cause })
+            events.emit({ _tag: "Abandoned", writer: name, entries: error.remaining, cause: error.cause })
             yield* Effect.logWarning(`${error.message}; they stay in the stream for another flusher`)
           }),
         ),
@@ -327,12 +263,12 @@ export const make = <K, V, E, R>(
     )
 
     return {
-      name: writer,
+      name,
       stream,
       consumer,
       set,
       get,
-      stats: () => ({ pending: ownWrites.size, ...counts }),
+      stats: () => ({ pending: ownWrites.size, ...writer.counts }),
       onEvent: events.add,
       close,
     } satisfies WriteBehindStream<K, V>

@@ -10,6 +10,7 @@ import { Effect, Option } from "effect"
 import { run, startScoped } from "../internal/promise.ts"
 import type { WriteBehindEvent } from "../WriteBehindEvent.ts"
 import * as WriteBehindStream from "./WriteBehindStream.ts"
+import { parse } from "./WriteBehindStreamOptions.ts"
 
 /** The options of {@link createWriteBehindStream}: those of `WriteBehindStream.make`, with a Promise `flush`. */
 export interface CreateWriteBehindStreamOptions<K, V>
@@ -40,8 +41,10 @@ export interface WriteBehindStreamClient<K, V> {
 
 /**
  * Connects and starts the writer (and its flusher, unless `flusher: false`).
- * Rejects with `InvalidArgument` for a bad option, `StoreUnavailable` when
- * Redis cannot be reached.
+ * Rejects with `InvalidArgument` naming the option, before connecting, for
+ * a bad option (the checks of `WriteBehindStream.make`: an unknown name, a
+ * missing `flush` or `redis`, an empty `stream`, a bad number), and with
+ * `StoreUnavailable` when Redis cannot be reached.
  *
  * @example
  * ```ts
@@ -53,6 +56,8 @@ export interface WriteBehindStreamClient<K, V> {
 export const createWriteBehindStream = async <K, V>(
   options: CreateWriteBehindStreamOptions<K, V>,
 ): Promise<WriteBehindStreamClient<K, V>> => {
+  // Checked before `flush` is wrapped: the wrapper is a function even when `flush` is not.
+  parse(options)
   const flush = options.flush
   const { writer, close } = await startScoped(
     WriteBehindStream.make<K, V, unknown, never>({
