@@ -24,7 +24,13 @@ import type { Keyspace } from "./Keyspace.ts"
 const readFailure = (error: unknown): string => {
   const wrapped = error instanceof Error && error.cause !== undefined ? error.cause : error
   const original = Cause.isCause(wrapped) ? Cause.squash(wrapped) : wrapped
-  return original instanceof Error ? original.message : String(original)
+  if (original instanceof Error) return original.message
+  try {
+    return String(original)
+  } catch {
+    // An object without a string form (no prototype): say what it is instead.
+    return typeof original
+  }
 }
 
 export const FORMAT = 1
@@ -154,7 +160,14 @@ export const decodeValue = <K, V>(
   keyspace: Keyspace<K, V>,
   encodedValue: unknown,
 ): Result.Result<V, string> => {
-  const decoded = decoderOf(keyspace.valueSchema)(encodedValue)
+  let decoded: Result.Result<unknown, Schema.SchemaError>
+  try {
+    decoded = decoderOf(keyspace.valueSchema)(encodedValue)
+  } catch (error) {
+    // A schema that cannot decode synchronously (an effectful transformation) or that throws: Effect's
+    // synchronous runner lets it escape. Unreadable, like any bytes that fail the schema.
+    return Result.fail(`the value schema could not decode the stored value: ${readFailure(error)}`)
+  }
   return Result.isFailure(decoded)
     ? Result.fail(`the stored value does not match the value schema: ${decoded.failure.message}`)
     : (decoded as Result.Result<V, never>)

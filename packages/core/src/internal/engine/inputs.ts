@@ -127,3 +127,33 @@ export const readOptions = <N extends string>(
     })
   return out
 }
+
+/**
+ * A batch argument copied into an array of ours, or `InvalidArgument` when
+ * it is not an array or cannot be read (an element getter or a proxy that
+ * throws): read once, before any I/O, so a hostile batch is a typed error.
+ */
+export const readBatch = <T>(
+  items: unknown,
+  argument: string,
+  expected: string,
+): ReadonlyArray<T> | InvalidArgument => {
+  if (!Array.isArray(items)) return new InvalidArgument({ argument, message: expected })
+  try {
+    const copy: Array<T> = []
+    for (let i = 0; i < items.length; i++) copy.push(items[i] as T)
+    return copy
+  } catch (error) {
+    return new InvalidArgument({ argument, message: `the batch could not be read: ${readFailure(error)}` })
+  }
+}
+
+/** What a thrown value says, without throwing again (an object without a string form). */
+const readFailure = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  try {
+    return String(error)
+  } catch {
+    return typeof error
+  }
+}

@@ -16,6 +16,7 @@
  */
 import type { Service as BusService } from "../../Bus.ts"
 import * as Entry from "../../Entry.ts"
+import { InvalidValue } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import { freezeDeep } from "../freeze.ts"
@@ -146,15 +147,40 @@ export const make = (
     ) {
       return MISS
     }
-    counts.hitsL1++
-    return slot.copy === undefined ? slot.value : slot.copy()
+    if (slot.copy === undefined) {
+      counts.hitsL1++
+      return slot.value
+    }
+    const value = copied(space, key, slot)
+    if (value !== MISS) counts.hitsL1++
+    return value
+  }
+
+  /**
+   * A slot's copy, or `MISS` when its bytes no longer decode (a value schema
+   * whose decode refuses what its own encode wrote): the slot is dropped and
+   * reported as `EntryDropped`, as unreadable L2 bytes are.
+   */
+  const copied = (space: string, key: string, slot: L1Slot): unknown => {
+    try {
+      return slot.copy!()
+    } catch (error) {
+      l1!.sieve.delete(space, key)
+      const reason = error instanceof Error ? error.message : "the value could not be copied"
+      emit({ _tag: "EntryDropped", keyspace: space, key, tier: "l1", reason })
+      return MISS
+    }
   }
 
   const copyOf = (keyspace: Keyspace<any, any>, envelopeBytes: Uint8Array): unknown => {
     if (keyspace.kind === "counter") return Entry.parseCounter(envelopeBytes)
     const envelope = Msgpack.unpack(envelopeBytes) as Array<unknown>
     const decoded = Entry.decodeValue(keyspace, envelope[5])
-    if (decoded._tag === "Failure") throw new Error(`strata: own bytes failed to decode: ${decoded.failure}`)
+    if (decoded._tag === "Failure")
+      throw new InvalidValue({
+        keyspace: keyspace.id,
+        message: `the value schema cannot decode what its own encode wrote: ${decoded.failure}`,
+      })
     return decoded.success
   }
 
@@ -256,8 +282,10 @@ export const make = (
     if (!uses(keyspace)) return undefined
     const slot = l1!.alive(keyspace.id, key)
     if (slot === undefined) return undefined
+    const value = slot.copy === undefined ? slot.value : copied(keyspace.id, key, slot)
+    if (value === MISS) return undefined
     return {
-      value: slot.copy === undefined ? slot.value : slot.copy(),
+      value,
       deadline: slot.expiresAt,
       freshUntil: slot.freshUntil,
     }

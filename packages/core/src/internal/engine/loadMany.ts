@@ -28,7 +28,7 @@ import type { Keyspace } from "../../Keyspace.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { Config } from "./config.ts"
 import { CurrentFlight, type Flight, type Flights, NOT_FOUND } from "./flights.ts"
-import { LOAD_OPTIONS, lifetimeOf, storeKeyOrError, tagsOf } from "./inputs.ts"
+import { LOAD_OPTIONS, lifetimeOf, readBatch, storeKeyOrError, tagsOf } from "./inputs.ts"
 import { type L1View, MISS, staleValueOf } from "./l1View.ts"
 import type { LeaseStep } from "./leases.ts"
 import type * as Load from "./load.ts"
@@ -236,11 +236,9 @@ export const make = (
     R
   > =>
     Effect.gen(function* () {
-      if (!Array.isArray(keys))
-        return yield* new InvalidArgument({
-          argument: "getOrSetMany.keys",
-          message: "a batch of keys must be an array",
-        })
+      const read = readBatch<K>(keys, "getOrSetMany.keys", "a batch of keys must be an array")
+      if (read instanceof InvalidArgument) return yield* read
+      keys = read
       if (typeof loadMany !== "function")
         return yield* new InvalidArgument({
           argument: "getOrSetMany.loadMany",

@@ -31,7 +31,7 @@ import { MAX_DURATION_MS } from "../duration.ts"
 import type { FillGuard, Ticket } from "../fillGuard.ts"
 import type { BusEvents } from "./busEvents.ts"
 import type { Config } from "./config.ts"
-import { hasLoneSurrogate, lifetimeOf, storeKeyOf, tagsOf } from "./inputs.ts"
+import { hasLoneSurrogate, lifetimeOf, readBatch, storeKeyOf, tagsOf } from "./inputs.ts"
 import type { L1View } from "./l1View.ts"
 import { type SharedTier, TAGS_SPACE } from "./sharedTier.ts"
 
@@ -194,15 +194,21 @@ export const make = (
     options?: WriteOptions,
   ) =>
     Effect.gen(function* () {
-      if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2)) {
-        return yield* new InvalidArgument({
-          argument: "setMany.entries",
-          message: "setMany takes an array of [key, value] pairs",
-        })
+      const expected = "setMany takes an array of [key, value] pairs"
+      const batch = readBatch<readonly [K, V]>(entries, "setMany.entries", expected)
+      if (batch instanceof InvalidArgument) return yield* batch
+      const pairs: Array<readonly [K, V]> = []
+      for (const entry of batch) {
+        const pair = readBatch<unknown>(entry, "setMany.entries", expected)
+        if (pair instanceof InvalidArgument || pair.length !== 2)
+          return yield* pair instanceof InvalidArgument
+            ? pair
+            : new InvalidArgument({ argument: "setMany.entries", message: expected })
+        pairs.push(pair as unknown as readonly [K, V])
       }
       const { ttl, staleFor } = yield* lifetimeOf(keyspace, options)
       const written: Array<{ readonly storeKey: string; readonly prepared: Prepared }> = []
-      for (const [key, value] of entries) {
+      for (const [key, value] of pairs) {
         const storeKey = yield* storeKeyOf(keyspace, key)
         written.push({ storeKey, prepared: yield* prepare(keyspace, key, value, ttl, staleFor) })
       }
