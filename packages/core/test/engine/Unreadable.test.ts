@@ -29,7 +29,12 @@ const Slow = Schema.String.pipe(
     }),
   ),
 )
-const LopsidedItems = Keyspace.make({ name: "t.lopsided", key: Schema.String, value: Lopsided, ttl: "1 minute" })
+const LopsidedItems = Keyspace.make({
+  name: "t.lopsided",
+  key: Schema.String,
+  value: Lopsided,
+  ttl: "1 minute",
+})
 const SlowItems = Keyspace.make({ name: "t.slow", key: Schema.String, value: Slow, ttl: "1 minute" })
 const Plain = Keyspace.make({ name: "t.plain", key: Schema.String, value: Schema.Int, ttl: "1 minute" })
 
@@ -90,11 +95,18 @@ describe("batches that cannot be read", () => {
         return Reflect.get(target, name)
       },
     })
-    const entries = Object.defineProperty([["a", 1], ["b", 2]], 1, {
-      get() {
-        throw new Error("entry getter")
+    const entries = Object.defineProperty(
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+      1,
+      {
+        get() {
+          throw new Error("entry getter")
+        },
       },
-    })
+    )
     const pair = Object.defineProperty(["a", 1], 1, {
       get() {
         throw new Error("value getter")

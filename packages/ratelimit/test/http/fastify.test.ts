@@ -31,12 +31,7 @@ describe("@strata/ratelimit/fastify (Fastify 5)", () => {
     app.get("/", async () => "ok")
     const url = await app.listen({ port: 0, host: "127.0.0.1" })
     try {
-      const { statuses, items, policies } = expectBothLimiters(await hit(`${url}/`, 4, { "x-user": "u1" }))
-      expect(statuses).toEqual([200, 200, 200, 429])
-      expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
-      // The per-IP limiter denies the 4th before the per-user one runs.
-      expect(items[3]).toEqual(['"http.per-ip"'])
-      expect(policies[0]).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
+      await expectBothLimiters(url)
     } finally {
       await app.close()
       await limits.close()

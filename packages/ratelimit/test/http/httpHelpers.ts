@@ -2,6 +2,7 @@ import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { createRateLimiter, RateLimiter } from "@strata/ratelimit"
 import { Schema } from "effect"
+import { expect } from "vitest"
 
 /** Three requests a minute per client IP, on a memory store. */
 export const perIp = () =>
@@ -25,11 +26,18 @@ export const perUser = () =>
     window: "1 minute",
   })
 
-/** The checks of a route behind two limiters (3 per IP, then 5 per user): both items in each list header. */
-export const expectBothLimiters = (responses: Awaited<ReturnType<typeof hit>>) => {
-  const statuses = responses.map((r) => r.status)
+/**
+ * The checks of a route behind two limiters (3 per IP, then 5 per user), at
+ * `url`: both items in each list header, and the 4th request denied by the
+ * first limiter before the second runs.
+ */
+export const expectBothLimiters = async (url: string) => {
+  const responses = await hit(`${url}/`, 4, { "x-user": "u1" })
   const items = responses.map((r) => r.rateLimit?.split(", ").map((item) => item.split(";")[0]))
-  return { statuses, items, policies: responses.map((r) => r.policy) }
+  expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 429])
+  expect(items.slice(0, 3)).toEqual(Array(3).fill(['"http.per-ip"', '"http.per-user"']))
+  expect(items[3]).toEqual(['"http.per-ip"'])
+  expect(responses[0]!.policy).toBe('"http.per-ip";q=3;w=60, "http.per-user";q=5;w=60')
 }
 
 /** The user key of the second limiter. */

@@ -118,6 +118,20 @@ export const make = (
     return stale !== undefined && stale.deadline > monoNow() ? stale : undefined
   }
 
+  /** A failed flight on a caller's terms: the stale value if it has one (not for an interruption), else the failure. */
+  const afterFailure = <V, E>(
+    flight: Flight,
+    keyspace: Keyspace<any, any>,
+    storeKey: string,
+    cause: Cause.Cause<E>,
+  ) => {
+    const stale = Cause.hasInterruptsOnly(cause) ? undefined : staleOf(flight, keyspace, storeKey)
+    if (stale === undefined) return Effect.failCause(cause)
+    emit({ _tag: "StaleServed", keyspace: keyspace.id, key: storeKey, reason: "loader failed", cause })
+    telemetry.staleAged(monoNow() - stale.freshUntil)
+    return Effect.succeed(stale.value as V)
+  }
+
   /** Waits for a flight on one caller's terms: its soft timeout, and the stale value on failure. */
   const wait = <V, E>(
     flight: Flight,
@@ -125,12 +139,24 @@ export const make = (
     storeKey: string,
     soft: number | undefined,
   ): Effect.Effect<V, E> =>
+    // Without a soft timeout: one step per waiter (thousands may wait on one flight).
+    soft === undefined
+      ? Effect.catchCause(Deferred.await(flight.done) as Effect.Effect<V, E>, (cause) =>
+          afterFailure<V, E>(flight, keyspace, storeKey, cause),
+        )
+      : waitAtMost(flight, keyspace, storeKey, soft)
+
+  const waitAtMost = <V, E>(
+    flight: Flight,
+    keyspace: Keyspace<any, any>,
+    storeKey: string,
+    soft: number,
+  ): Effect.Effect<V, E> =>
     Effect.gen(function* () {
       const awaited = Effect.exit(Deferred.await(flight.done)) as Effect.Effect<Exit.Exit<V, E>>
       let exit: Exit.Exit<V, E>
-      const first = soft === undefined ? undefined : yield* Effect.timeoutOption(awaited, soft)
-      if (first === undefined) exit = yield* awaited
-      else if (Option.isSome(first)) exit = first.value
+      const first = yield* Effect.timeoutOption(awaited, soft)
+      if (Option.isSome(first)) exit = first.value
       else {
         const stale = staleOf(flight, keyspace, storeKey)
         if (stale !== undefined) {
@@ -147,19 +173,7 @@ export const make = (
         exit = yield* awaited
       }
       if (Exit.isSuccess(exit)) return exit.value
-      const stale = Cause.hasInterruptsOnly(exit.cause) ? undefined : staleOf(flight, keyspace, storeKey)
-      if (stale !== undefined) {
-        emit({
-          _tag: "StaleServed",
-          keyspace: keyspace.id,
-          key: storeKey,
-          reason: "loader failed",
-          cause: exit.cause,
-        })
-        telemetry.staleAged(monoNow() - stale.freshUntil)
-        return stale.value as V
-      }
-      return yield* exit
+      return yield* afterFailure<V, E>(flight, keyspace, storeKey, exit.cause)
     })
 
   /** `wait`, recording meanwhile that the caller's flight waits on this one (loader cycles). */

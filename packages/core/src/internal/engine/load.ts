@@ -292,8 +292,11 @@ export const make = (
       return (yield* timeoutOf(read.hardTimeout, "hardTimeout")) ?? config.hardTimeout
     })
 
-  /** The caller's soft timeout: its option, else the cache's default. */
+  const defaultSoft = Effect.succeed(config.softTimeout)
+  /** The caller's soft timeout: its option, else the cache's default (no effect steps without options). */
   const softTimeoutOf = (options: LoadOptions | undefined) =>
+    options === undefined ? defaultSoft : softTimeoutFrom(options)
+  const softTimeoutFrom = (options: LoadOptions) =>
     Effect.gen(function* () {
       const read = yield* Effect.try({
         try: () => readLoadOptions(options),
