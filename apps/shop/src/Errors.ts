@@ -2,6 +2,7 @@
  * The shop's typed errors, one per failure a client can cause. The HTTP
  * layer maps each to a status code and a JSON body naming it.
  */
+import { StoreUnavailable, Timeout } from "@strata/core"
 import { Schema } from "effect"
 
 /** No product has this id (HTTP 404). */
@@ -31,3 +32,7 @@ export class UnsupportedCurrency extends Schema.TaggedError<UnsupportedCurrency>
 export class RatesUnavailable extends Schema.TaggedError<RatesUnavailable>()("RatesUnavailable", {
   message: Schema.String,
 }) {}
+
+/** Whether `error` says the cache's shared tier is away (`StoreUnavailable` or `Timeout`): a 503, or tolerated after a commit. */
+export const isCacheAway = (error: unknown): boolean =>
+  error instanceof StoreUnavailable || error instanceof Timeout

@@ -10,6 +10,7 @@ import type { ShopContext } from "./Context.ts"
 import {
   BadRequest,
   CategoryNotFound,
+  isCacheAway,
   ProductNotFound,
   RatesUnavailable,
   UnsupportedCurrency,
@@ -17,7 +18,7 @@ import {
 import { type Meter, RATE_LIMITED } from "./Meters.ts"
 import * as MetricsPage from "./MetricsPage.ts"
 import * as RateLimits from "./RateLimits.ts"
-import { CartAdd, currencyParam, decode, intParam, NewReview, ProductUpdate } from "./Requests.ts"
+import { CartAdd, currencyParam, decode, intParam, NewReview, ProductUpdate, textParam } from "./Requests.ts"
 import * as Carts from "./routes/Carts.ts"
 import * as Categories from "./routes/Categories.ts"
 import * as Prices from "./routes/Prices.ts"
@@ -58,6 +59,12 @@ export const build = (shop: ShopContext, limits: RateLimits.Limits): FastifyInst
       return reply.code(400).send({ error: error._tag, currency: error.currency })
     if (error instanceof RatesUnavailable)
       return reply.code(502).send({ error: error._tag, message: error.message })
+    // The cache's shared tier is away: carts live only there, and a read that needs it can be retried.
+    if (isCacheAway(error))
+      return reply
+        .code(503)
+        .header("retry-after", "1")
+        .send({ error: "CacheUnavailable", message: (error as Error).message })
     const status = (error as { statusCode?: number }).statusCode
     if (status !== undefined && status >= 400 && status < 500)
       return reply.code(status).send({ error: "BadRequest", message: (error as Error).message })
@@ -140,8 +147,7 @@ export const build = (shop: ShopContext, limits: RateLimits.Limits): FastifyInst
   route("GET", "/api/search", (meter) => {
     const search = Search.search(shop, meter)
     return async (request) => {
-      const q = query(request).q ?? ""
-      if (q.length > 200) throw new BadRequest({ message: "q is longer than 200 characters" })
+      const q = textParam(query(request).q, "q", 200)
       const categoryId = intParam(query(request).category, "category", 0, MAX_ID, 0)
       const page = intParam(query(request).page, "page", 1, 100, 1)
       return search(q, categoryId, page)

@@ -55,6 +55,12 @@ describe("product page (cache-aside)", () => {
       status: 404,
       body: { error: "ProductNotFound", id: 999999 },
     })
+    // Found from outside: a repeated q and a NUL character were 500s.
+    expect((await get("/api/search?q=lamp&q=cozy")).status).toBe(400)
+    expect((await get("/api/search?q=a%00b")).status).toBe(400)
+    const nul = await call("POST", "/api/products/11/reviews", { userId: 1, rating: 4, body: "a\u0000b" })
+    expect(nul).toMatchObject({ status: 400, body: { error: "BadRequest" } })
+    expect((await call("PUT", "/api/products/11", { name: "a\u0000b" })).status).toBe(400)
     const badId = await get("/api/products/abc")
     expect(badId.status).toBe(400)
     expect(badId.body.error).toBe("BadRequest")

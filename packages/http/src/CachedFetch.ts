@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { LoaderFailed, type StrataCache } from "@strata/core"
+import { LoaderFailed, StoreUnavailable, type StrataCache, Timeout } from "@strata/core"
 import { InvalidHttpInput, UpstreamFailed } from "./Errors.ts"
 import { type HttpKeyspace, type RefreshOutcome, type RequestKey, selectingHeaders } from "./HttpKeyspace.ts"
 import { FIELD_NAME, onlyKnown } from "./internal/options.ts"
@@ -223,11 +223,16 @@ export const make = (options: CachedFetchOptions): CachedFetch => {
       outcome = await refreshes.getOrSet(refreshKey, load)
     } catch (error) {
       if (own !== undefined) return own
-      throw error instanceof LoaderFailed && error.cause instanceof UpstreamFailed ? error.cause : error
+      // The cache is away (a store error, or the refresh's write failing): the upstream answers, uncached.
+      const cause = error instanceof LoaderFailed ? error.cause : error
+      if (cause instanceof StoreUnavailable || cause instanceof Timeout)
+        return passed(await upstream(request.url, { ...init, method: "GET", headers: request.headers }))
+      throw cause instanceof UpstreamFailed ? cause : error
     } finally {
       // The outcome is for the callers that waited on this refresh, not for later ones: the one that ran it
-      // drops it (a process that waited and missed it finds the stored response, see `load`).
-      if (own !== undefined) await refreshes.delete(refreshKey)
+      // drops it (a process that waited and missed it finds the stored response, see `load`). A store that
+      // is away cannot: the outcome then lapses with its TTL; the caller still gets its response.
+      if (own !== undefined) await refreshes.delete(refreshKey).catch(onBackgroundError)
     }
     if (own !== undefined) return own
     const now = Date.now()

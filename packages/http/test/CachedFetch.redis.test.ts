@@ -1,6 +1,7 @@
 import { createCache, type StrataCache } from "@strata/core"
 import { CachedFetch, HttpKeyspace } from "@strata/http"
 import { RedisBus, RedisStore } from "@strata/redis"
+import { RedisHarness } from "@strata/testkit/servers"
 import { afterEach, describe, expect, inject, it } from "vitest"
 import { sleep, startUpstream } from "./support/upstream.ts"
 
@@ -57,4 +58,40 @@ describe("CachedFetch across processes (two caches on one real Redis)", () => {
     expect(seen).toBe("price #2")
     expect(await (await a(`${upstream.url}/p`)).text()).toBe("price #2")
   })
+})
+
+describe("CachedFetch while Redis is away (found from outside: the demo shop's price route answered 500)", () => {
+  it("answers from the upstream, uncached, while Redis is killed, and caches again once it is back", async () => {
+    const server = await RedisHarness.startRedis()
+    opened.push({ close: () => RedisHarness.stopAll([server]) })
+    const upstream = await startUpstream((_req, res, n) => {
+      res.setHeader("cache-control", "max-age=60")
+      res.end(`rate #${n}`)
+    })
+    opened.push(upstream)
+    const cache = await createCache({
+      l2: RedisStore.layer({ url: server.url, prefix: "away:", commandTimeoutMillis: 200 }),
+      bus: RedisBus.layer({ url: server.url, channel: "away:bus" }),
+    })
+    opened.push(cache)
+    const errors: Array<unknown> = []
+    const fetchRates = CachedFetch.make({
+      cache,
+      keyspace: HttpKeyspace.make({ name: "rates-away", ttl: "1 minute" }),
+      onBackgroundError: (error) => errors.push(error),
+    })
+    await server.kill()
+    for (let i = 0; i < 8; i++) {
+      const response = await fetchRates(`${upstream.url}/rates/EUR`)
+      expect(response.status).toBe(200)
+      expect(await response.text()).toMatch(/^rate #\d+$/)
+    }
+    await server.restart()
+    await sleep(500)
+    const first = await fetchRates(`${upstream.url}/rates/GBP`)
+    const calls = upstream.count()
+    expect((await fetchRates(`${upstream.url}/rates/GBP`)).headers.get("x-cache")).toBe("HIT")
+    expect(upstream.count()).toBe(calls)
+    await first.body?.cancel()
+  }, 30_000)
 })

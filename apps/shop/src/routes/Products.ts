@@ -14,7 +14,7 @@ import { Repository } from "@strata/patterns"
 import { Context, Effect, Option } from "effect"
 import * as Catalog from "../Catalog.ts"
 import type { ShopContext } from "../Context.ts"
-import { ProductNotFound } from "../Errors.ts"
+import { isCacheAway, ProductNotFound } from "../Errors.ts"
 import { ProductSearch, Products, Tags } from "../Keyspaces.ts"
 import { countRead, type Meter } from "../Meters.ts"
 import type { Product, ProductChanges } from "../Model.ts"
@@ -84,13 +84,24 @@ export const page = (shop: ShopContext, meter: Meter) => {
 export const update = (shop: ShopContext, meter: Meter) => {
   const products = repository(shop, meter)
   return async (id: number, changes: ProductChanges): Promise<Product> => {
+    let committed: Product | undefined
     const write = Effect.flatMap(
       Effect.tryPromise({ try: () => Catalog.updateProduct(shop.db, meter, id, changes), catch: (e) => e }),
-      (written) =>
-        written === undefined ? Effect.fail(new ProductNotFound({ id })) : Effect.succeed(written),
+      (written) => {
+        committed = written
+        return written === undefined ? Effect.fail(new ProductNotFound({ id })) : Effect.succeed(written)
+      },
     )
-    const written = await shop.cache.run(products.update(id, write))
-    if (changes.name !== undefined) await shop.cache.run(shop.cache.service.invalidateTag(ProductSearch.tag))
-    return written
+    try {
+      const written = await shop.cache.run(products.update(id, write))
+      if (changes.name !== undefined)
+        await shop.cache.run(shop.cache.service.invalidateTag(ProductSearch.tag))
+      return written
+    } catch (error) {
+      // The row is committed: the cache being away must not make a committed write look failed (a retry
+      // would write again). Other processes may serve the old copy until the keyspace's TTL.
+      if (committed !== undefined && isCacheAway(error)) return committed
+      throw error
+    }
   }
 }

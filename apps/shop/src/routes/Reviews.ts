@@ -9,7 +9,7 @@ import { Computed } from "@strata/patterns"
 import { Effect } from "effect"
 import * as Catalog from "../Catalog.ts"
 import type { ShopContext } from "../Context.ts"
-import { ProductNotFound } from "../Errors.ts"
+import { isCacheAway, ProductNotFound } from "../Errors.ts"
 import { ReviewStatsByProduct, Tags } from "../Keyspaces.ts"
 import type { Meter } from "../Meters.ts"
 import type { Product, ReviewStats } from "../Model.ts"
@@ -42,5 +42,10 @@ export const add =
   async (review: { productId: number; userId: number; rating: number; body: string }): Promise<void> => {
     if (!(await Catalog.addReview(shop.db, meter, review)))
       throw new ProductNotFound({ id: review.productId })
-    await shop.cache.run(shop.cache.service.invalidateTag(Tags.reviews(review.productId)))
+    // Committed: with the cache away, the statistics stay as cached until their TTL (see Products.update).
+    await shop.cache
+      .run(shop.cache.service.invalidateTag(Tags.reviews(review.productId)))
+      .catch((error: unknown) => {
+        if (!isCacheAway(error)) throw error
+      })
   }
