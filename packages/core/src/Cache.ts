@@ -97,7 +97,7 @@ export const make = Effect.fnUntraced(function* (
   const shared = SharedTier.make(config, l2, l1, telemetry, monoNow, wallNow, traced, spans)
   const busEvents = BusEvents.make(bus, l2, l1, guard, health, telemetry, runFork)
   const writes = Writes.make(config, l1, shared, busEvents, guard, wallNow)
-  const setPromise = SetPromise.make(config, shared, busEvents, writes, wallNow)
+  const setPromise = SetPromise.make(shared, busEvents, writes)
   const leaseStep = config.lease === undefined ? undefined : Leases.make(config, shared, busEvents, telemetry)
   const flights = Flights.make(scope, l1, guard, telemetry, monoNow)
   const loads = Load.make(
@@ -171,7 +171,10 @@ export const make = Effect.fnUntraced(function* (
       if (closed) throw new CacheClosed({ message: `cache "${config.name}" is closed` })
       return reads.peekUnsafe(keyspace, key)
     },
-    getPromiseUnsafe: (keyspace, key) => (closed ? undefined : reads.getPromise(keyspace, key)),
+    getUnsafe: (keyspace, key) => {
+      if (closed) throw new CacheClosed({ message: `cache "${config.name}" is closed` })
+      return reads.getUnsafe(keyspace, key)
+    },
     setPromiseUnsafe: (keyspace, key, value, options) =>
       closed || options !== undefined || setPromise === undefined
         ? undefined

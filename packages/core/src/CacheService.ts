@@ -191,14 +191,6 @@ export interface Service {
    */
   readonly peekUnsafe: <K, V>(keyspace: Keyspace<K, V>, key: NoInfer<K>) => V | undefined
   /**
-   * `get` as a Promise, without an Effect run, for the Promise facade's L1
-   * miss: `undefined` when that path does not apply (spans on, a store
-   * without Promise reads, a key the schema refuses, a closed cache), and
-   * then `get` answers. Resolves to the value or `undefined` (a miss, or a
-   * failing shared tier read as one: `StoreFailed`); rejects with
-   * `StoreUnavailable` or `Timeout` only under `l2ReadErrors: "fail"`.
-   */
-  /**
    * `set` as a Promise, without an Effect run, for the Promise facade:
    * `undefined` when that path does not apply (spans on, a store without
    * `setPromise`, a tagged keyspace, per-call `options`, input `set` would
@@ -211,10 +203,20 @@ export interface Service {
     value: NoInfer<V>,
     options: WriteOptions | undefined,
   ) => Promise<void> | undefined
-  readonly getPromiseUnsafe: <K, V>(
+  /**
+   * The Promise facade's `get`, with the key encoded once: the fresh L1
+   * value itself; else a Promise of the L2 read without an Effect run; else
+   * `undefined` when that path does not apply (spans on, a store without
+   * Promise reads, a tagged key whose tags cannot be read), and then `get`
+   * answers. Throws `InvalidKey` and, once closed, `CacheClosed`. The
+   * Promise resolves to the value or `undefined` (a miss, or a failing
+   * shared tier read as one: `StoreFailed`); it rejects with
+   * `StoreUnavailable` or `Timeout` only under `l2ReadErrors: "fail"`.
+   */
+  readonly getUnsafe: <K, V>(
     keyspace: Keyspace<K, V>,
     key: NoInfer<K>,
-  ) => Promise<V | undefined> | undefined
+  ) => V | Promise<V | undefined> | undefined
   /** A snapshot of the counters (also pushes them into the Effect metrics). */
   readonly stats: () => Stats
   /** Every event the cache reports, from subscription on. */

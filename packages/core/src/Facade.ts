@@ -293,17 +293,17 @@ export const createCache = async (options: CreateCacheOptions = {}): Promise<Str
     }
     const client: KeyspaceClient<K, V> = {
       get(key) {
-        let hit: V | undefined
+        // The L1 hit, or the L2 read on Promises, with the key encoded once (see getUnsafe).
+        let found: V | Promise<V | undefined> | undefined
         try {
-          hit = peek(key)
+          if (closed) throw closedError()
+          found = service.getUnsafe(keyspace, key)
         } catch (error) {
           return Promise.reject(error)
         }
-        if (hit !== undefined) return Promise.resolve(hit)
-        // An L1 miss read from L2 without an Effect run where the engine allows it (see getPromiseUnsafe).
-        const direct = service.getPromiseUnsafe(keyspace, key)
-        if (direct === undefined) return run(service.get(keyspace, key)).then(Option.getOrUndefined)
-        return settled(direct)
+        if (found instanceof Promise) return settled(found)
+        if (found !== undefined) return Promise.resolve(found)
+        return run(service.get(keyspace, key)).then(Option.getOrUndefined)
       },
       getOrSet(key, loader, options) {
         if (typeof loader !== "function")

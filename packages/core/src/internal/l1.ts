@@ -3,14 +3,15 @@ import { Sieve, type Slot } from "./sieve.ts"
 
 /** An in-process entry: the decoded, frozen value and its monotonic times. */
 export interface L1Slot extends Slot {
-  readonly value: unknown
+  /** Mutable with `copy`: an entry kept as bytes is replaced by its decoded value on the first read. */
+  value: unknown
   /** Monotonic ms; fresh strictly before it. */
   readonly freshUntil: number
   /** Monotonic ms; may be served stale strictly before it (the `staleUntil` of the entry). */
   readonly expiresAt: number
   readonly tagVersions: TagVersions | undefined
-  /** Set when freezing cannot protect the value: each read gets a fresh copy from it. */
-  readonly copy: (() => unknown) | undefined
+  /** Set when freezing cannot protect the value (each read gets a fresh copy from it), or until a kept entry is first read. */
+  copy: (() => unknown) | undefined
   /** Monotonic ms when this copy was stored: while the bus may be missing invalidations, only young copies serve. */
   readonly filledAt: number
 }

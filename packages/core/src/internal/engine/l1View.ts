@@ -263,10 +263,7 @@ export const make = (
       staleUntilWall,
       tagVersions,
       undefined,
-    ) as {
-      value: unknown
-      copy: (() => unknown) | undefined
-    }
+    )
     slot.copy = () => {
       const value = copyOf(keyspace, envelopeBytes)
       // Frozen for good: later reads share it. Not protectable by freezing: every read decodes its own.

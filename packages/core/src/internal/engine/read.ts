@@ -10,7 +10,7 @@
  *    `StoreFailed` event and counted), unless `l2ReadErrors: "fail"`.
  * 3. `getOrSet`: join or start the key's flight (see `load`).
  *
- * `get`, `getOrSet` and `peekUnsafe` each inline the same L1 check on
+ * `get`, `getOrSet`, `peekUnsafe` and `getUnsafe` each inline the same L1 check on
  * purpose: a shared helper returning "value or miss" measured 10-25% slower
  * on the L1 hit benchmarks (W1/W2).
  */
@@ -234,16 +234,34 @@ export const make = (
     return hit === MISS ? undefined : (hit as V)
   }
 
-  /** `get` after an L1 miss as a Promise (see `CacheService.getPromiseUnsafe`), or `undefined`. */
-  const getPromise = <K, V>(keyspace: Keyspace<K, V>, key: K): Promise<V | undefined> | undefined => {
+  /**
+   * The facade's `get` (see `CacheService.getUnsafe`): the L1 hit itself, a
+   * Promise of the L2 read, or `undefined` when the effect path must answer.
+   * The key is encoded once for both tiers.
+   */
+  const getUnsafe = <K, V>(keyspace: Keyspace<K, V>, key: K): V | Promise<V | undefined> | undefined => {
+    const lookup = l1.uses(keyspace) ? keyspace.lookupKey(key) : undefined
+    if (lookup !== undefined) {
+      const hit = fresh(keyspace.id, lookup)
+      if (hit !== MISS) return hit as V
+    }
+    const storeKey = storeKeyOrError(keyspace, key)
+    if (typeof storeKey !== "string") throw storeKey
+    if (lookup === undefined && l1.uses(keyspace)) {
+      const hit = fresh(keyspace.id, storeKey)
+      if (hit !== MISS) return hit as V
+    }
+    return readPromise<K, V>(keyspace, key, storeKey)
+  }
+
+  /** The L2 read of `get` on Promises, or `undefined` where the shared tier has no Promise path. */
+  const readPromise = <K, V>(
+    keyspace: Keyspace<K, V>,
+    key: K,
+    storeKey: string,
+  ): Promise<V | undefined> | undefined => {
     const readThrough = l2.readThroughPromise
     if (readThrough === undefined) return undefined
-    const storeKey = storeKeyOrError(keyspace, key)
-    if (typeof storeKey !== "string") return undefined
-    if (l1.uses(keyspace)) {
-      const hit = fresh(keyspace.id, storeKey)
-      if (hit !== MISS) return Promise.resolve(hit as V)
-    }
     let ticket: Ticket
     try {
       ticket = guard.begin(keyspace.id, storeKey, tagsOf(keyspace, key))
@@ -268,5 +286,5 @@ export const make = (
     )
   }
 
-  return { get, getMany, getOrSet, peekUnsafe, getPromise }
+  return { get, getMany, getOrSet, peekUnsafe, getUnsafe }
 }

@@ -9,24 +9,20 @@
  * and for input the effect path refuses with a typed error, it answers
  * `undefined` and the caller takes the effect path.
  */
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import type { Message } from "../../Bus.ts"
-import * as Entry from "../../Entry.ts"
 import type { StoreError } from "../../Errors.ts"
 import type { Keyspace } from "../../Keyspace.ts"
 import type { BusEvents } from "./busEvents.ts"
-import type { Config } from "./config.ts"
 import { storeKeyOrError } from "./inputs.ts"
 import type { SharedTier } from "./sharedTier.ts"
-import { afterFailure, afterSuccess, type Prepared, type Writes } from "./writes.ts"
+import { afterFailure, afterSuccess, type Writes } from "./writes.ts"
 
 /** Builds the Promise `set` (see the module comment); `undefined` when no call could take it. */
 export const make = (
-  config: Config,
   l2: SharedTier,
   bus: BusEvents,
-  writes: Pick<Writes, "dropKeys" | "keepWritten">,
-  wallNow: () => number,
+  writes: Pick<Writes, "dropKeys" | "keepWritten" | "encode">,
 ) => {
   const storeSet = l2.store?.setPromise
   const via = l2.viaPromise
@@ -39,18 +35,8 @@ export const make = (
     if (keyspace.tags !== undefined) return undefined
     const storeKey = storeKeyOrError(keyspace, key)
     if (typeof storeKey !== "string") return undefined
-    const createdAt = wallNow()
-    const freshUntil = createdAt + keyspace.ttlMillis
-    const staleUntil = freshUntil + keyspace.staleForMillis
-    const encoded = Entry.encode(keyspace, value, createdAt, freshUntil, staleUntil, undefined)
-    if (Result.isFailure(encoded) || encoded.success.bytes.length > config.maxEntryBytes) return undefined
-    const prepared: Prepared = {
-      bytes: encoded.success.bytes,
-      freshUntil,
-      staleUntil,
-      tagVersions: undefined,
-      ttlMillis: keyspace.ttlMillis + keyspace.staleForMillis,
-    }
+    const prepared = writes.encode(keyspace, value, keyspace.ttlMillis, keyspace.staleForMillis, undefined)
+    if ("_tag" in prepared) return undefined
     const invalidate = writes.dropKeys(keyspace.id, [storeKey])
     const announce = (): Message => ({ _tag: "InvalidateKeys", space: keyspace.id, keys: [storeKey] })
     return via("set", () => storeSet(keyspace.id, storeKey, prepared.bytes, prepared.ttlMillis)).then(

@@ -13,7 +13,7 @@
  *    too, so other processes re-read whatever the store holds (ADR 0008);
  *    on a definite failure nothing is published.
  */
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option, Result } from "effect"
 import * as Argument from "../../Argument.ts"
 import type { Message } from "../../Bus.ts"
 import type { WriteOptions } from "../../Cache.ts"
@@ -128,21 +128,29 @@ export const make = (
           : yield* l2.tagVersions(
               yield* Effect.try({ try: () => tagsOf(keyspace, key), catch: (e) => e as InvalidKey }),
             )
-      const createdAt = wallNow()
-      const freshUntil = createdAt + ttl
-      const staleUntil = freshUntil + staleFor
-      const encoded = yield* Effect.fromResult(
-        Entry.encode(keyspace, value, createdAt, freshUntil, staleUntil, tagVersions),
-      )
-      if (encoded.bytes.length > config.maxEntryBytes) {
-        return yield* new EntryTooLarge({
-          keyspace: keyspace.id,
-          bytes: encoded.bytes.length,
-          limit: config.maxEntryBytes,
-        })
-      }
-      return { bytes: encoded.bytes, freshUntil, staleUntil, tagVersions, ttlMillis: ttl + staleFor }
+      const prepared = encode(keyspace, value, ttl, staleFor, tagVersions)
+      if ("_tag" in prepared) return yield* prepared
+      return prepared
     })
+
+  /** Encodes an entry written now (the synchronous part of `prepare`, which the Promise `set` shares). */
+  const encode = <K, V>(
+    keyspace: Keyspace<K, V>,
+    value: V,
+    ttl: number,
+    staleFor: number,
+    tagVersions: Entry.TagVersions | undefined,
+  ): Prepared | InvalidValue | EntryTooLarge => {
+    const createdAt = wallNow()
+    const freshUntil = createdAt + ttl
+    const staleUntil = freshUntil + staleFor
+    const encoded = Entry.encode(keyspace, value, createdAt, freshUntil, staleUntil, tagVersions)
+    if (Result.isFailure(encoded)) return encoded.failure
+    const { bytes } = encoded.success
+    if (bytes.length > config.maxEntryBytes)
+      return new EntryTooLarge({ keyspace: keyspace.id, bytes: bytes.length, limit: config.maxEntryBytes })
+    return { bytes, freshUntil, staleUntil, tagVersions, ttlMillis: ttl + staleFor }
+  }
 
   const fillWritten = (keyspace: Keyspace<any, any>, storeKey: string, prepared: Prepared, ticket?: Ticket) =>
     l1.fill(
@@ -328,6 +336,7 @@ export const make = (
     commit,
     dropKeys,
     prepare,
+    encode,
     fillWritten,
     keepWritten,
     set,
